@@ -1,0 +1,47 @@
+"""openefd: an observatory engineering database.
+
+Telemetry, events and commands (SAL topics), stored in an embedded DuckDB
+file and read with the ``lsst-efd-client`` API. Canonical time inside is TAI
+nanoseconds; see :mod:`openefd.timescales`.
+"""
+
+from openefd.client.efd_client import EfdClient, EfdClientSync
+from openefd.errors import (
+    ConfigurationError,
+    IngestError,
+    LineProtocolError,
+    OpenEfdError,
+    QueryError,
+    RecordError,
+    SchemaConflictError,
+    SchemaError,
+    TimeValueError,
+    UnknownFieldError,
+    UnknownTopicError,
+)
+from openefd.ingest.writer import WriteResult, Writer
+from openefd.settings import SchemaMode, Settings
+from openefd.store.duckdb_store import Store
+
+__all__ = [
+    "ConfigurationError",
+    "EfdClient",
+    "EfdClientSync",
+    "IngestError",
+    "LineProtocolError",
+    "OpenEfdError",
+    "QueryError",
+    "RecordError",
+    "SchemaConflictError",
+    "SchemaError",
+    "SchemaMode",
+    "Settings",
+    "Store",
+    "TimeValueError",
+    "UnknownFieldError",
+    "UnknownTopicError",
+    "WriteResult",
+    "Writer",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The openefd command line."""

@@ -1,0 +1,1 @@
+"""Clients: the lsst-efd-client API over an embedded store."""

@@ -1,0 +1,218 @@
+"""The client's operations on an embedded store (blocking).
+
+``EfdClientSync`` exposes these directly; ``EfdClient`` runs them in a worker
+thread. Semantics follow ``lsst-efd-client``: ranges include both ends
+(``time >= start AND time <= end``), ``select_top_n`` cuts with
+``time < time_cut`` and returns newest first, and ``index`` filters on
+``salIndex`` when it is truthy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from openefd.client.packed import unpack
+from openefd.errors import ConfigurationError, QueryError
+from openefd.ingest.writer import TableData, WriteResult, Writer
+from openefd.query.fields import flat_fields, normalize_field_list
+from openefd.query.select import RowSelect, array_lengths, run_select
+from openefd.schema.model import SAL_INDEX_FIELD
+from openefd.schema.units import parse_units
+from openefd.settings import Settings
+from openefd.store.duckdb_store import DB_FILE, Store
+from openefd.timeinput import duration_to_ns, to_tai_ns
+
+__all__ = ["EmbeddedClient", "resolve_location"]
+
+
+def resolve_location(location: str | Path, settings: Settings) -> Path:
+    """The store directory for a path or a site alias; URLs are not embedded stores."""
+    text = str(location)
+    if text in settings.sites:
+        text = settings.sites[text]
+    if text.startswith(("http://", "https://")):
+        raise ConfigurationError(
+            f"{text} is a server URL; this openefd version opens embedded stores only "
+            "(a path to a store directory or a site alias from OPENEFD_SITES)"
+        )
+    return Path(text).expanduser()
+
+
+def _time_range(start: Any, end: Any, is_window: bool) -> tuple[int, int]:
+    from astropy.time import TimeDelta
+
+    import datetime as dt
+
+    begin = to_tai_ns(start, "start")
+    if isinstance(end, TimeDelta | dt.timedelta | pd.Timedelta):
+        span = duration_to_ns(end, "end")
+        if is_window:
+            return begin - span // 2, begin + span // 2
+        return begin, begin + span
+    return begin, to_tai_ns(end, "end")
+
+
+class EmbeddedClient:
+    """EFD client operations on the store in directory ``path``."""
+
+    def __init__(self, path: Path, settings: Settings, *, create: bool = False) -> None:
+        if not create and not (path / DB_FILE).exists():
+            raise ConfigurationError(
+                f"no openefd store at {path}; create one with 'openefd init --store {path}' "
+                "or pass create=True"
+            )
+        self.store = Store(path, settings=settings)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def get_topics(self) -> list[str]:
+        return self.store.registry.names()
+
+    def get_fields(self, topic_name: str) -> list[str]:
+        layout = self.store.layout(topic_name)
+        return flat_fields(layout, array_lengths(self.store, layout))
+
+    def get_schema(self, topic: str) -> pd.DataFrame:
+        self.store.layout(topic)
+        schema = self.store.registry.current(topic)
+        assert schema is not None
+        return pd.DataFrame(
+            {
+                "name": [f.name for f in schema.fields],
+                "description": [f.description for f in schema.fields],
+                "units": [f.units for f in schema.fields],
+                "aunits": [parse_units(f.units) for f in schema.fields],
+                "is_array": [f.is_array for f in schema.fields],
+            }
+        )
+
+    def _index_field(self, topic: str, use_old_csc_indexing: bool) -> str:
+        if not use_old_csc_indexing:
+            return SAL_INDEX_FIELD
+        return f"{topic.split('.')[-2]}ID"
+
+    def _select(self, req: RowSelect, index_name: str) -> pd.DataFrame:
+        if req.index is not None and index_name != SAL_INDEX_FIELD:
+            # Old-style CSC indexing: filter the named field after selecting it.
+            wide = RowSelect(
+                req.topic,
+                [*req.fields, index_name],
+                req.start_tai_ns,
+                req.end_tai_ns,
+                req.end_inclusive,
+                None,
+                None,
+                req.descending,
+                req.time_scale,
+            )
+            frame = run_select(self.store, wide)
+            frame = frame[frame[index_name] == req.index]
+            if index_name not in req.fields:
+                frame = frame.drop(columns=[index_name])
+            return frame.head(req.limit) if req.limit is not None else frame
+        return run_select(self.store, req)
+
+    def select_time_series(
+        self,
+        topic_name: str,
+        fields: str | Sequence[str],
+        start: Any,
+        end: Any,
+        is_window: bool = False,
+        index: int | None = None,
+        convert_influx_index: bool = False,
+        use_old_csc_indexing: bool = False,
+        *,
+        time_scale: str = "utc",
+    ) -> pd.DataFrame:
+        begin, finish = _time_range(start, end, is_window)
+        req = RowSelect(
+            topic_name,
+            normalize_field_list(fields),
+            begin,
+            finish,
+            index=index or None,
+            time_scale=time_scale,
+        )
+        return self._select(req, self._index_field(topic_name, use_old_csc_indexing))
+
+    def select_top_n(
+        self,
+        topic_name: str,
+        fields: str | Sequence[str],
+        num: int,
+        time_cut: Any = None,
+        index: int | None = None,
+        convert_influx_index: bool = False,
+        use_old_csc_indexing: bool = False,
+        *,
+        time_scale: str = "utc",
+    ) -> pd.DataFrame:
+        if not isinstance(num, int) or num < 0:
+            raise QueryError(f"num must be a whole number ≥ 0, got {num!r}")
+        cut = to_tai_ns(time_cut, "time_cut") if time_cut is not None else None
+        req = RowSelect(
+            topic_name,
+            normalize_field_list(fields),
+            None,
+            cut,
+            end_inclusive=False,
+            index=index or None,
+            limit=num,
+            descending=True,
+            time_scale=time_scale,
+        )
+        return self._select(req, self._index_field(topic_name, use_old_csc_indexing))
+
+    def select_packed_time_series(
+        self,
+        topic_name: str,
+        base_fields: str | Sequence[str],
+        start: Any,
+        end: Any,
+        is_window: bool = False,
+        index: int | None = None,
+        ref_timestamp_col: str = "cRIO_timestamp",
+        ref_timestamp_fmt: str = "unix_tai",
+        ref_timestamp_scale: str = "tai",
+        convert_influx_index: bool = False,
+        use_old_csc_indexing: bool = False,
+    ) -> pd.DataFrame:
+        bases = normalize_field_list(base_fields)
+        every = self.get_fields(topic_name)
+        wanted = [f for b in bases for f in every if f.startswith(b) and f[len(b) :].isdigit()]
+        frame = self.select_time_series(
+            topic_name,
+            [*wanted, ref_timestamp_col],
+            start,
+            end,
+            is_window,
+            index,
+            convert_influx_index,
+            use_old_csc_indexing,
+        )
+        return unpack(frame, bases, ref_timestamp_col, ref_timestamp_fmt, ref_timestamp_scale)
+
+    def get(
+        self, name: str, start: Any, end: Any, *, index: int | None = None, time_scale: str = "utc"
+    ) -> pd.DataFrame:
+        """DMTN-082 sugar: ``get("MTM1M3.forceActuatorData.zForce", start, end)``."""
+        parts = name.split(".")
+        if len(parts) < 3:
+            raise QueryError(
+                f"{name!r} is not CSC.topic.field (e.g. 'MTMount.azimuth.actualPosition')"
+            )
+        topic = ".".join(parts[:-1])
+        if not topic.startswith("lsst.sal."):
+            topic = f"lsst.sal.{topic}"
+        return self.select_time_series(
+            topic, parts[-1], start, end, index=index, time_scale=time_scale
+        )
+
+    def write(self, topic: str, data: TableData) -> WriteResult:
+        return Writer(self.store).write(topic, data)

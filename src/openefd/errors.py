@@ -1,0 +1,98 @@
+"""Every error openefd raises on purpose.
+
+Hierarchy::
+
+    OpenEfdError                      base of all of them
+    ├── ConfigurationError            a setting or a store location is unusable
+    ├── SchemaError                   a topic definition cannot be read
+    │   └── SchemaConflictError       a new definition cannot replace the stored one
+    ├── UnknownTopicError             (also KeyError) topic not in the registry
+    ├── UnknownFieldError             (also KeyError) field not in the topic
+    ├── IngestError                   input rejected; nothing of the batch was written
+    │   ├── LineProtocolError         malformed line protocol (names source and line)
+    │   └── RecordError               a row with a wrong type, missing time, ...
+    ├── TimeValueError                (also ValueError) a time that cannot be used
+    └── QueryError                    (also ValueError) a query that cannot be answered
+
+Every message says what was wrong and, where it can, how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "IngestError",
+    "LineProtocolError",
+    "OpenEfdError",
+    "QueryError",
+    "RecordError",
+    "SchemaConflictError",
+    "SchemaError",
+    "TimeValueError",
+    "UnknownFieldError",
+    "UnknownTopicError",
+]
+
+
+class OpenEfdError(Exception):
+    """Base of every error openefd raises on purpose."""
+
+
+class ConfigurationError(OpenEfdError):
+    """A setting, a path or a store location cannot be used."""
+
+
+class SchemaError(OpenEfdError):
+    """A topic definition (SAL XML, Avro) cannot be read or is inconsistent."""
+
+
+class SchemaConflictError(SchemaError):
+    """A new topic definition cannot be reconciled with the stored one."""
+
+
+class UnknownTopicError(OpenEfdError, KeyError):
+    """The topic is not in the store's registry."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownFieldError(OpenEfdError, KeyError):
+    """The field is not part of the topic."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class IngestError(OpenEfdError):
+    """Input was rejected; nothing of the batch it belonged to was written."""
+
+
+class LineProtocolError(IngestError):
+    """Malformed InfluxDB line protocol.
+
+    Attributes
+    ----------
+    source
+        File name or ``"<text>"``.
+    line_number
+        1-based line number within ``source``.
+    """
+
+    def __init__(self, message: str, *, source: str = "<text>", line_number: int = 0) -> None:
+        self.source = source
+        self.line_number = line_number
+        self.reason = message
+        super().__init__(f"{source}:{line_number}: {message}")
+
+
+class RecordError(IngestError):
+    """A record with a wrong-typed value, an unknown field or an unusable time."""
+
+
+class TimeValueError(OpenEfdError, ValueError):
+    """A time value that cannot be used: naive datetime, unknown format, out of range."""
+
+
+class QueryError(OpenEfdError, ValueError):
+    """A query that cannot be answered as asked."""

@@ -1,0 +1,1 @@
+"""Ingest: validating incoming data, finding row times, and writing batches."""

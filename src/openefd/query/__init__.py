@@ -1,0 +1,1 @@
+"""Queries: field resolution and time-range selects over the store."""

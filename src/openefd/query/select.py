@@ -1,0 +1,111 @@
+"""Time-range and latest-row selects on one topic, answered as DataFrames.
+
+Times in are canonical TAI ns. The DataFrame index is the rows' time, by
+default as a tz-aware UTC ``DatetimeIndex`` (what the EFD and
+``lsst-efd-client`` return), or naive TAI named ``time_tai`` on request.
+Values come back as the EFD returns them: float64, int64, bool, str.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from openefd.errors import QueryError
+from openefd.query.fields import ColumnRef, resolve_fields
+from openefd.schema.model import SAL_INDEX_FIELD, TopicSchema
+from openefd.store.columns import TIME_COLUMN
+from openefd.store.duckdb_store import Store
+from openefd.store.registry import quote_ident
+from openefd.store.sql import run_one
+from openefd.timeinput import tai_ns_to_index
+
+__all__ = ["RowSelect", "array_lengths", "run_select"]
+
+
+@dataclass(frozen=True, slots=True)
+class RowSelect:
+    """What to select: a topic, fields, a TAI ns range and options.
+
+    The range is ``[start_tai_ns, end_tai_ns]`` with ``end_inclusive`` (as the
+    EFD client's ``time >= start AND time <= end``), else ``[start, end)``.
+    ``None`` leaves a side open. ``index`` filters on ``salIndex``.
+    """
+
+    topic: str
+    fields: Sequence[str]
+    start_tai_ns: int | None = None
+    end_tai_ns: int | None = None
+    end_inclusive: bool = True
+    index: int | None = None
+    limit: int | None = None
+    descending: bool = False
+    time_scale: str = "utc"
+
+
+def array_lengths(store: Store, layout: TopicSchema) -> dict[str, int]:
+    """Longest stored list of each array field whose length the schema leaves open."""
+    open_arrays = [f.name for f in layout.fields if f.is_array and f.count == 0]
+    if not open_arrays:
+        return {}
+    exprs = ", ".join(f"max(len({quote_ident(n)}))" for n in open_arrays)
+    row = run_one(store.cursor(), f"SELECT {exprs} FROM {quote_ident(layout.name)}")
+    return {n: int(v or 0) for n, v in zip(open_arrays, row or (), strict=False)}
+
+
+def _where(req: RowSelect, layout: TopicSchema) -> tuple[str, list[object]]:
+    clauses: list[str] = []
+    params: list[object] = []
+    if req.start_tai_ns is not None:
+        clauses.append(f"{TIME_COLUMN} >= ?")
+        params.append(req.start_tai_ns)
+    if req.end_tai_ns is not None:
+        clauses.append(f"{TIME_COLUMN} {'<=' if req.end_inclusive else '<'} ?")
+        params.append(req.end_tai_ns)
+    if req.index is not None:
+        if layout.field(SAL_INDEX_FIELD) is None:
+            raise QueryError(f"topic {layout.name!r} has no {SAL_INDEX_FIELD}; drop index=")
+        clauses.append(f"{quote_ident(SAL_INDEX_FIELD)} = ?")
+        params.append(int(req.index))
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def build_sql(
+    req: RowSelect, layout: TopicSchema, refs: list[ColumnRef]
+) -> tuple[str, list[object]]:
+    where, params = _where(req, layout)
+    cols = ", ".join([TIME_COLUMN] + [f"{r.sql} AS {quote_ident(r.name)}" for r in refs])
+    sql = (
+        f"SELECT {cols} FROM {quote_ident(layout.name)}{where} "
+        f"ORDER BY {TIME_COLUMN} {'DESC' if req.descending else 'ASC'}"
+    )
+    if req.limit is not None:
+        if req.limit < 0:
+            raise QueryError(f"the number of rows must be ≥ 0, got {req.limit}")
+        sql += f" LIMIT {int(req.limit)}"
+    return sql, params
+
+
+def run_select(store: Store, req: RowSelect) -> pd.DataFrame:
+    """Run ``req``; columns in the order asked, indexed by time."""
+    layout = store.layout(req.topic)
+    refs = resolve_fields(layout, req.fields, array_lengths(store, layout))
+    sql, params = build_sql(req, layout, refs)
+    cursor = store.cursor()
+    max_rows = store.settings.max_query_rows
+    if req.limit is None or req.limit > max_rows:
+        sql_limited = f"{sql} LIMIT {max_rows + 1}" if req.limit is None else sql
+    else:
+        sql_limited = sql
+    frame = cursor.execute(sql_limited, params).df()
+    if len(frame) > max_rows:
+        raise QueryError(
+            f"the query returns more than max_query_rows={max_rows} rows; narrow the time "
+            "range or raise OPENEFD_MAX_QUERY_ROWS"
+        )
+    times = np.asarray(frame.pop(TIME_COLUMN).to_numpy(), dtype=np.int64)
+    frame.index = tai_ns_to_index(times, req.time_scale)
+    return frame

@@ -1,0 +1,249 @@
+"""The embedded store: one DuckDB database file in a store directory.
+
+One table per topic, named as the topic (``"lsst.sal.MTMount.azimuth"``), with
+``time_tai_ns`` (canonical TAI ns, see :mod:`openefd.timescales`) and one
+column per field of the topic's layout. Writes are idempotent: a row whose
+key — time, ``salIndex`` and ``private_seqNum`` where the topic has them — is
+already stored is skipped, so replaying a log is safe (first write wins).
+Writes happen in transactions: a batch that fails writes nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from openefd.errors import ConfigurationError, RecordError, UnknownTopicError
+from openefd.schema.model import SAL_INDEX_FIELD, TopicSchema
+from openefd.settings import Settings
+from openefd.store.columns import TIME_COLUMN, arrow_type
+from openefd.store.registry import RegisterOutcome, TopicRegistry, quote_ident
+from openefd.store.sql import run, run_one
+
+__all__ = ["DB_FILE", "Store", "TopicStats"]
+
+DB_FILE = "efd.duckdb"
+SEQ_NUM_FIELD = "private_seqNum"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicStats:
+    """Rows held for a topic and the TAI ns span they cover (None when empty)."""
+
+    topic: str
+    rows: int
+    first_tai_ns: int | None
+    last_tai_ns: int | None
+
+
+class Store:
+    """An embedded openefd store in directory ``path`` (created when missing)."""
+
+    def __init__(
+        self, path: Path | str, *, settings: Settings | None = None, read_only: bool = False
+    ) -> None:
+        self.settings = settings or Settings()
+        self.path = Path(path).expanduser()
+        db_path = self.path / DB_FILE
+        if read_only and not db_path.exists():
+            raise ConfigurationError(f"no openefd store at {self.path} (missing {DB_FILE})")
+        if self.path.exists() and not self.path.is_dir():
+            raise ConfigurationError(f"store location {self.path} exists and is not a directory")
+        self.path.mkdir(parents=True, exist_ok=True)
+        config: dict[str, str | int | bool] = {}
+        if self.settings.duckdb_threads:
+            config["threads"] = self.settings.duckdb_threads
+        if self.settings.duckdb_memory_limit:
+            config["memory_limit"] = self.settings.duckdb_memory_limit
+        try:
+            self._con = duckdb.connect(str(db_path), read_only=read_only, config=config)
+        except duckdb.IOException as exc:
+            raise ConfigurationError(f"cannot open store {db_path}: {exc}") from exc
+        self.read_only = read_only
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
+        self._max_time: dict[str, int | None] = {}
+        self.registry = TopicRegistry(self._con, read_only=read_only)
+
+    # -- lifecycle ---------------------------------------------------------
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def db_path(self) -> Path:
+        return self.path / DB_FILE
+
+    # -- reading -----------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection for reads from the calling thread."""
+        cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cursor = cur
+        return cur
+
+    def layout(self, topic: str) -> TopicSchema:
+        """The columns of ``topic``'s table; UnknownTopicError when it has none."""
+        layout = self.registry.layout(topic)
+        if layout is None:
+            raise UnknownTopicError(
+                f"Topic {topic} not in EFD schema (no such topic in {self.path})"
+            )
+        return layout
+
+    def topic_stats(self, topics: Iterable[str] | None = None) -> list[TopicStats]:
+        names = list(topics) if topics is not None else self.registry.names()
+        stats = []
+        for name in names:
+            self.layout(name)
+            rows, first, last = run_one(
+                self.cursor(),
+                f"SELECT count(*), min({TIME_COLUMN}), max({TIME_COLUMN}) FROM {quote_ident(name)}",
+            ) or (0, None, None)
+            stats.append(TopicStats(name, int(rows), first, last))
+        return stats
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.path.glob(f"{DB_FILE}*") if p.is_file())
+
+    # -- writing -----------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside happen together or not at all."""
+        with self._write_lock:
+            if getattr(self._local, "in_tx", False):
+                yield
+                return
+            run(self._con, "BEGIN TRANSACTION")
+            self._local.in_tx = True
+            try:
+                yield
+            except BaseException:
+                run(self._con, "ROLLBACK")
+                self.registry.reload()
+                self._max_time.clear()
+                raise
+            else:
+                run(self._con, "COMMIT")
+            finally:
+                self._local.in_tx = False
+
+    def register_topics(self, schemas: Iterable[TopicSchema]) -> dict[RegisterOutcome, int]:
+        """Add or update topic definitions; counts of created/updated/unchanged."""
+        counts: dict[RegisterOutcome, int] = {"created": 0, "updated": 0, "unchanged": 0}
+        with self.transaction():
+            for schema in schemas:
+                counts[self.registry.register(schema)] += 1
+        return counts
+
+    def insert(self, topic: str, table: pa.Table) -> int:
+        """Insert rows (``time_tai_ns`` + layout columns); returns rows newly stored.
+
+        Columns must be a subset of the layout; missing ones are stored as NULL.
+        Rows already stored (same key) and repeats within ``table`` are skipped.
+        """
+        if table.num_rows == 0:
+            return 0
+        layout = self.layout(topic)
+        table = _conform(topic, layout, table)
+        keys = _key_columns(layout)
+        table = _drop_batch_duplicates(table, keys)
+        name = quote_ident(topic)
+        with self.transaction():
+            batch_min = int(pc.min(table[TIME_COLUMN]).as_py())
+            batch_max = int(pc.max(table[TIME_COLUMN]).as_py())
+            stored_max = self._stored_max(topic)
+            self._con.register("_openefd_batch", table)
+            try:
+                cols = ", ".join(quote_ident(c) for c in table.column_names)
+                sql = f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _openefd_batch b"
+                if stored_max is not None and batch_min <= stored_max:
+                    match = " AND ".join(
+                        f"t.{quote_ident(k)} IS NOT DISTINCT FROM b.{quote_ident(k)}"
+                        for k in keys[1:]
+                    )
+                    sql += (
+                        f" WHERE NOT EXISTS (SELECT 1 FROM {name} t WHERE "
+                        f"t.{TIME_COLUMN} = b.{TIME_COLUMN} AND t.{TIME_COLUMN} BETWEEN "
+                        f"{batch_min} AND {batch_max}{' AND ' + match if match else ''})"
+                    )
+                row = run_one(self._con, sql)
+            finally:
+                self._con.unregister("_openefd_batch")
+            self._max_time[topic] = batch_max if stored_max is None else max(stored_max, batch_max)
+        return int(row[0]) if row else 0
+
+    def _stored_max(self, topic: str) -> int | None:
+        if topic not in self._max_time:
+            row = run_one(self._con, f"SELECT max({TIME_COLUMN}) FROM {quote_ident(topic)}")
+            self._max_time[topic] = None if row is None or row[0] is None else int(row[0])
+        return self._max_time[topic]
+
+
+def _key_columns(layout: TopicSchema) -> list[str]:
+    keys = [TIME_COLUMN]
+    for extra in (SAL_INDEX_FIELD, SEQ_NUM_FIELD):
+        if layout.field(extra) is not None:
+            keys.append(extra)
+    return keys
+
+
+def _conform(topic: str, layout: TopicSchema, table: pa.Table) -> pa.Table:
+    """Cast ``table``'s columns to the layout's types; RecordError names what fails."""
+    if TIME_COLUMN not in table.column_names:
+        raise RecordError(f"topic {topic!r}: rows have no {TIME_COLUMN} column")
+    arrays = [table[TIME_COLUMN].cast(pa.int64())]
+    names = [TIME_COLUMN]
+    if table[TIME_COLUMN].null_count:
+        raise RecordError(f"topic {topic!r}: {TIME_COLUMN} must not be null")
+    for col in table.column_names:
+        if col == TIME_COLUMN:
+            continue
+        field = layout.field(col)
+        if field is None:
+            raise RecordError(f"topic {topic!r} has no field {col!r}")
+        try:
+            arrays.append(table[col].cast(arrow_type(field)))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise RecordError(
+                f"topic {topic!r}, field {col!r}: values do not fit type {field.type.value}"
+                f"{'[]' if field.is_array else ''}: {exc}"
+            ) from exc
+        names.append(col)
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def _drop_batch_duplicates(table: pa.Table, keys: list[str]) -> pa.Table:
+    """Sort by key and keep the first of rows whose keys are equal."""
+    order = pc.sort_indices(table, sort_keys=[(k, "ascending") for k in keys])
+    table = table.take(order)
+    times = table[TIME_COLUMN].to_numpy()
+    same = np.zeros(len(times), dtype=bool)
+    same[1:] = times[1:] == times[:-1]
+    if not same.any():
+        return table
+    for key in keys[1:]:
+        col = table[key]
+        valid = col.is_valid().to_numpy(zero_copy_only=False)
+        values = col.fill_null(0).to_numpy()
+        eq = np.zeros(len(times), dtype=bool)
+        eq[1:] = (values[1:] == values[:-1]) & (valid[1:] == valid[:-1])
+        same &= eq
+    return table.filter(pa.array(~same))

@@ -1,0 +1,177 @@
+"""The topic registry: every version of every topic definition, kept in the store.
+
+Each topic has a *current* definition (the last registered) and a *layout*:
+the union of the fields of all its versions, types widened so one column holds
+them all. The topic's table has exactly the layout's columns, so data written
+under any version stays readable, and writable: a field dropped by a new
+definition keeps its column, a new field gets one, a resized array needs none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+import duckdb
+
+from openefd.schema.model import FieldSchema, TopicSchema
+from openefd.store.columns import TIME_COLUMN, duckdb_type, widen
+from openefd.store.sql import run, run_one
+
+__all__ = ["RegisterOutcome", "TopicRegistry", "quote_ident"]
+
+_VERSIONS = "_openefd_topic_versions"
+_LAYOUTS = "_openefd_topic_layouts"
+
+RegisterOutcome = Literal["created", "updated", "unchanged"]
+
+
+def quote_ident(name: str) -> str:
+    """A DuckDB identifier for any name (topic names have dots)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    outcome: RegisterOutcome
+    layout: TopicSchema
+    ddl: list[str]
+
+
+def _merge_layout(old: TopicSchema, new: TopicSchema) -> tuple[TopicSchema, list[str]]:
+    """The layout holding both, and the DDL that turns ``old``'s table into it."""
+    table = quote_ident(new.name)
+    merged: list[FieldSchema] = []
+    ddl: list[str] = []
+    for field in new.fields:
+        prior = old.field(field.name)
+        if prior is None:
+            merged.append(field)
+            ddl.append(
+                f"ALTER TABLE {table} ADD COLUMN {quote_ident(field.name)} {duckdb_type(field)}"
+            )
+            continue
+        joined = widen(new.name, prior, field)
+        if duckdb_type(joined) != duckdb_type(prior):
+            ddl.append(
+                f"ALTER TABLE {table} ALTER COLUMN {quote_ident(field.name)} "
+                f"TYPE {duckdb_type(joined)}"
+            )
+        merged.append(joined)
+    names = {f.name for f in new.fields}
+    merged.extend(f for f in old.fields if f.name not in names)
+    return new.with_fields(tuple(merged)), ddl
+
+
+def create_table_ddl(layout: TopicSchema) -> str:
+    cols = [f"{TIME_COLUMN} BIGINT NOT NULL"]
+    cols += [f"{quote_ident(f.name)} {duckdb_type(f)}" for f in layout.fields]
+    return f"CREATE TABLE {quote_ident(layout.name)} ({', '.join(cols)})"
+
+
+class TopicRegistry:
+    """Topic definitions of one store, cached in memory, persisted in DuckDB."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, read_only: bool = False) -> None:
+        self._con = con
+        self._current: dict[str, TopicSchema] = {}
+        self._versions: dict[str, int] = {}
+        self._layouts: dict[str, TopicSchema] = {}
+        if read_only:
+            found = run_one(
+                con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [_VERSIONS]
+            )
+            if found and found[0]:
+                self.reload()
+            return
+        run(
+            con,
+            f"CREATE TABLE IF NOT EXISTS {_VERSIONS} (topic VARCHAR NOT NULL, "
+            "version INTEGER NOT NULL, digest VARCHAR NOT NULL, definition JSON NOT NULL, "
+            "registered_utc TIMESTAMPTZ NOT NULL, PRIMARY KEY (topic, version))",
+        )
+        run(
+            con,
+            f"CREATE TABLE IF NOT EXISTS {_LAYOUTS} (topic VARCHAR PRIMARY KEY, "
+            "layout JSON NOT NULL)",
+        )
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the registry from the database again (after a rolled-back change)."""
+        rows = run(
+            self._con,
+            f"SELECT topic, version, definition FROM {_VERSIONS} "
+            "QUALIFY version = max(version) OVER (PARTITION BY topic)",
+        )
+        self._current = {t: TopicSchema.from_json(json.loads(d)) for t, _, d in rows}
+        self._versions = {t: int(v) for t, v, _ in rows}
+        layouts = run(self._con, f"SELECT topic, layout FROM {_LAYOUTS}")
+        self._layouts = {t: TopicSchema.from_json(json.loads(d)) for t, d in layouts}
+
+    def names(self) -> list[str]:
+        return sorted(self._layouts)
+
+    def current(self, topic: str) -> TopicSchema | None:
+        """The latest registered definition of ``topic``."""
+        return self._current.get(topic)
+
+    def layout(self, topic: str) -> TopicSchema | None:
+        """The union of all versions of ``topic``: its table's columns."""
+        return self._layouts.get(topic)
+
+    def version(self, topic: str) -> int:
+        return self._versions.get(topic, 0)
+
+    def history(self, topic: str) -> list[TopicSchema]:
+        rows = run(
+            self._con,
+            f"SELECT definition FROM {_VERSIONS} WHERE topic = ? ORDER BY version",
+            [topic],
+        )
+        return [TopicSchema.from_json(json.loads(d)) for (d,) in rows]
+
+    def register(self, schema: TopicSchema) -> RegisterOutcome:
+        """Record ``schema`` as the current definition; alters the table as needed.
+
+        Must run inside the caller's transaction; on error the caller rolls
+        back and calls :meth:`reload`.
+        """
+        change = self._plan(schema)
+        if change.outcome == "unchanged":
+            return "unchanged"
+        for statement in change.ddl:
+            run(self._con, statement)
+        version = self.version(schema.name) + 1
+        run(
+            self._con,
+            f"INSERT INTO {_VERSIONS} VALUES (?, ?, ?, ?, ?)",
+            [
+                schema.name,
+                version,
+                schema.digest(),
+                json.dumps(schema.to_json()),
+                dt.datetime.now(dt.UTC),
+            ],
+        )
+        run(
+            self._con,
+            f"INSERT OR REPLACE INTO {_LAYOUTS} VALUES (?, ?)",
+            [schema.name, json.dumps(change.layout.to_json())],
+        )
+        self._current[schema.name] = schema
+        self._versions[schema.name] = version
+        self._layouts[schema.name] = change.layout
+        return change.outcome
+
+    def _plan(self, schema: TopicSchema) -> _Change:
+        old_layout = self._layouts.get(schema.name)
+        if old_layout is None:
+            return _Change("created", schema, [create_table_ddl(schema)])
+        current = self._current.get(schema.name)
+        if current is not None and current.digest() == schema.digest():
+            return _Change("unchanged", old_layout, [])
+        layout, ddl = _merge_layout(old_layout, schema)
+        return _Change("updated", layout, ddl)

@@ -1,0 +1,110 @@
+"""Turning the times users pass in into canonical TAI nanoseconds.
+
+Accepted: astropy ``Time`` of any scale, timezone-aware ``datetime`` and
+``pandas.Timestamp``, and ISO 8601 strings (UTC unless they carry an offset;
+``23:59:60`` leap seconds allowed). A naive ``datetime``/``Timestamp`` is an
+error, never a guess. Durations: astropy ``TimeDelta``, ``datetime.timedelta``,
+``pandas.Timedelta``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from openefd.errors import TimeValueError
+from openefd.timescales import NS_PER_S, tai_to_utc_ns, utc_to_tai_ns
+
+__all__ = ["duration_to_ns", "tai_ns_to_astropy", "tai_ns_to_index", "to_tai_ns"]
+
+_DAY_NS = 86_400 * NS_PER_S
+_UNIX_EPOCH_JD = 2440587.5
+_OFFSET_RE = re.compile(r"([+-]\d\d:?\d\d)$")
+
+
+def _astropy_to_tai_ns(value: Any) -> int:
+    if not value.isscalar:
+        raise TimeValueError("give one time, not an array of times")
+    tai = value.tai
+    days = float(tai.jd1) - _UNIX_EPOCH_JD
+    whole = np.floor(days)
+    frac = (days - whole) + float(tai.jd2)
+    return int(whole) * _DAY_NS + round(frac * _DAY_NS)
+
+
+def _string_to_tai_ns(text: str, what: str) -> int:
+    s = text.strip()
+    if _OFFSET_RE.search(s) and not s.endswith("Z"):
+        try:
+            ts = pd.Timestamp(s)
+        except ValueError as exc:
+            raise TimeValueError(f"{what}: cannot read {text!r} as an ISO 8601 time") from exc
+        return int(utc_to_tai_ns(np.int64(ts.tz_convert("UTC").value)))
+    from astropy.time import Time
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = Time(s.removesuffix("Z").replace(" ", "T", 1), format="isot", scale="utc")
+    except ValueError as exc:
+        raise TimeValueError(
+            f"{what}: cannot read {text!r} as an ISO 8601 UTC time "
+            "(expected e.g. 2024-05-01T03:00:00 or 2024-05-01T03:00:00+00:00)"
+        ) from exc
+    return _astropy_to_tai_ns(t)
+
+
+def to_tai_ns(value: Any, what: str = "time") -> int:
+    """Canonical TAI ns for a user-supplied time; ``what`` names it in errors."""
+    from astropy.time import Time
+
+    if isinstance(value, Time):
+        return _astropy_to_tai_ns(value)
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        ts = pd.Timestamp(value)
+        if ts.tzinfo is None:
+            raise TimeValueError(
+                f"{what}: naive datetime {value!s} has no time zone; give a timezone-aware "
+                "value (e.g. tzinfo=datetime.UTC) or an astropy Time with its scale"
+            )
+        return int(utc_to_tai_ns(np.int64(ts.tz_convert("UTC").value)))
+    if isinstance(value, str):
+        return _string_to_tai_ns(value, what)
+    raise TimeValueError(
+        f"{what}: unsupported time value {value!r} of type {type(value).__name__}; "
+        "use astropy.time.Time, an aware datetime/pandas.Timestamp or an ISO 8601 string"
+    )
+
+
+def duration_to_ns(value: Any, what: str = "duration") -> int:
+    """Nanoseconds in a duration (astropy TimeDelta, timedelta, pandas Timedelta)."""
+    from astropy.time import TimeDelta
+
+    if isinstance(value, TimeDelta):
+        return round(float(value.to_value("s")) * NS_PER_S)
+    if isinstance(value, dt.timedelta | pd.Timedelta):
+        return int(pd.Timedelta(value).value)
+    raise TimeValueError(f"{what}: unsupported duration {value!r}; use astropy TimeDelta")
+
+
+def tai_ns_to_index(tai_ns: np.ndarray[Any, Any], scale: str = "utc") -> pd.DatetimeIndex:
+    """A DatetimeIndex for TAI ns: tz-aware UTC (default) or naive TAI named ``time_tai``."""
+    arr = np.asarray(tai_ns, dtype=np.int64)
+    if scale == "utc":
+        utc = tai_to_utc_ns(arr) if arr.size else arr
+        return pd.DatetimeIndex(utc.view("datetime64[ns]")).tz_localize("UTC")
+    if scale == "tai":
+        return pd.DatetimeIndex(arr.view("datetime64[ns]"), name="time_tai")
+    raise TimeValueError(f"unknown time scale {scale!r}; use 'utc' or 'tai'")
+
+
+def tai_ns_to_astropy(tai_ns: int) -> Any:
+    """An astropy Time (scale TAI) for canonical TAI ns."""
+    from astropy.time import Time
+
+    return Time(tai_ns // NS_PER_S, (tai_ns % NS_PER_S) / NS_PER_S, format="unix_tai", scale="tai")
