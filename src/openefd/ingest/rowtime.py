@@ -53,7 +53,7 @@ def _seconds_column(
     col = table[name]
     if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
         raise RecordError(f"field {name!r} must be a number of seconds, not {col.type}")
-    values = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    values = col.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
     usable = np.isfinite(values)
     ns = np.full(len(values), _MISSING, dtype=np.int64)
     if usable.any():

@@ -61,6 +61,17 @@ class WriteResult:
         self.written.update(other.written)
 
 
+def _table_from_records(records: Sequence[dict[str, Any]], what: str) -> pa.Table:
+    """Columns from the union of all records' keys (Arrow would use the first's only)."""
+    names: dict[str, None] = {}
+    for i, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise RecordError(f"{what}, row {i}: expected a dict of field values, "
+                              f"got {type(record).__name__}")
+        names.update(dict.fromkeys(record))
+    return pa.table({name: [r.get(name) for r in records] for name in names})
+
+
 def table_from_data(data: TableData, what: str) -> tuple[pa.Table, npt.NDArray[np.int64] | None]:
     """An Arrow table and explicit UTC ns (from a DataFrame's DatetimeIndex) for ``data``."""
     utc: npt.NDArray[np.int64] | None = None
@@ -79,8 +90,8 @@ def table_from_data(data: TableData, what: str) -> tuple[pa.Table, npt.NDArray[n
         elif isinstance(data, dict):
             table = pa.table(dict(data))
         else:
-            table = pa.Table.from_pylist(list(data))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
+            table = _table_from_records(data, what)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as exc:
         if isinstance(exc, RecordError):
             raise
         raise RecordError(f"{what}: cannot read the data as a table: {exc}") from exc

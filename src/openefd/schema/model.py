@@ -3,7 +3,8 @@
 A topic is what SAL publishes and the EFD stores as one measurement:
 ``lsst.sal.<CSC>.<name>`` where telemetry keeps its bare name, events gain
 ``logevent_`` and commands ``command_``. Its fields carry a type, an array
-length (``count``; 1 means a scalar), units and a description.
+length (``count``; 1 means a scalar, 0 an array of unknown length), units and a
+description.
 
 Time fields of the SAL private block are seconds: ``private_sndStamp``,
 ``private_rcvStamp`` and ``private_kafkaStamp`` are TAI unix seconds,

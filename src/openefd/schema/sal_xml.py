@@ -26,11 +26,7 @@ __all__ = ["SubsystemInfo", "list_subsystems", "load_sal_xml"]
 SUBSYSTEMS_FILE = "SALSubsystems.xml"
 GENERICS_FILE = "SALGenerics.xml"
 _GENERIC_PREFIX = "SALGeneric_"
-_FILE_KINDS = {
-    "Telemetry": TopicKind.TELEMETRY,
-    "Events": TopicKind.EVENT,
-    "Commands": TopicKind.COMMAND,
-}
+_FILE_PARTS = ("Telemetry", "Events", "Commands")
 _TAG_KINDS = {
     "SALTelemetry": TopicKind.TELEMETRY,
     "SALEvent": TopicKind.EVENT,
@@ -38,16 +34,18 @@ _TAG_KINDS = {
 }
 _IDL_TYPES = {t.value: t for t in FieldType}
 
-_ACKCMD_FIELDS = (
-    FieldSchema("ack", FieldType.LONG, 1, "unitless", "Acknowledgement code."),
-    FieldSchema(
-        "error", FieldType.LONG, 1, "unitless", "An error code; only relevant if ack=FAILED."
-    ),
-    FieldSchema("result", FieldType.STRING, 1, "unitless", "Message."),
-    FieldSchema("identity", FieldType.STRING, 1, "unitless", "private_identity of the command."),
-    FieldSchema("origin", FieldType.LONG, 1, "unitless", "private_origin of the command."),
-    FieldSchema("cmdtype", FieldType.LONG, 1, "unitless", "Index of the command, alphabetically."),
-    FieldSchema("timeout", FieldType.DOUBLE, 1, "second", "Estimated remaining duration."),
+# The command acknowledgement topic every CSC has, as lsst.ts.xml defines it.
+_ACKCMD_FIELDS = tuple(
+    FieldSchema(name, field_type, 1, units, description)
+    for name, field_type, units, description in [
+        ("ack", FieldType.LONG, "unitless", "Acknowledgement code."),
+        ("error", FieldType.LONG, "unitless", "An error code; only relevant if ack=FAILED."),
+        ("result", FieldType.STRING, "unitless", "Message."),
+        ("identity", FieldType.STRING, "unitless", "private_identity of the command."),
+        ("origin", FieldType.LONG, "unitless", "private_origin of the command."),
+        ("cmdtype", FieldType.LONG, "unitless", "Index of the command, alphabetically."),
+        ("timeout", FieldType.DOUBLE, "second", "Estimated remaining duration."),
+    ]
 )
 
 
@@ -91,7 +89,9 @@ def load_sal_xml(path: Path | str) -> list[TopicSchema]:
     Returns
     -------
     list of TopicSchema
-        User fields in XML order, then `private_fields`.
+        User fields in XML order, then `private_fields`. ``source`` is the
+        file read (``SALGenerics.xml`` for generics, ``SALSubsystems.xml``
+        for ``ackcmd``).
 
     Raises
     ------
@@ -131,7 +131,7 @@ def list_subsystems(path: Path | str) -> dict[str, SubsystemInfo]:
     for elt in _parse(file).iter("SALSubsystem"):
         name = _required(elt, "Name", file, "a SALSubsystem")
         index = _required(elt, "IndexEnumeration", file, name)
-        added = _required(elt, "AddedGenerics", file, name)
+        added = _optional(elt, "AddedGenerics") or ""
         result[name] = SubsystemInfo(
             name=name,
             indexed=index.strip() != "no",
@@ -156,7 +156,7 @@ def _interfaces_root(path: Path) -> Path:
 def _split_file_name(path: Path) -> str:
     """The CSC name of a ``<CSC>_<Kind>.xml`` file."""
     csc, _, kind = path.stem.rpartition("_")
-    if not csc or kind not in _FILE_KINDS or path.suffix != ".xml":
+    if not csc or kind not in _FILE_PARTS or path.suffix != ".xml":
         raise SchemaError(
             f"{path}: not a SAL interface file; expected <CSC>_Telemetry.xml, "
             "<CSC>_Events.xml or <CSC>_Commands.xml"
@@ -196,7 +196,7 @@ def _load_csc(info: SubsystemInfo, folder: Path, generics: list[_TopicDef]) -> l
             )
         for d in members:
             add(d, subsystems_file)
-    for part in _FILE_KINDS:
+    for part in _FILE_PARTS:
         file = folder / f"{info.name}_{part}.xml"
         if file.is_file():
             for d in _read_topics(file, info.name):

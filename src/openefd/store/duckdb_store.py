@@ -137,11 +137,13 @@ class Store:
                 yield
             except BaseException:
                 run(self._con, "ROLLBACK")
-                self.registry.reload()
+                if self.registry.changed:
+                    self.registry.reload()
                 self._max_time.clear()
                 raise
             else:
                 run(self._con, "COMMIT")
+                self.registry.changed = False
             finally:
                 self._local.in_tx = False
 
@@ -164,6 +166,11 @@ class Store:
         layout = self.layout(topic)
         table = _conform(topic, layout, table)
         keys = _key_columns(layout)
+        for key in keys[1:]:
+            if key not in table.column_names:
+                field = layout.field(key)
+                assert field is not None
+                table = table.append_column(key, pa.nulls(table.num_rows, arrow_type(field)))
         table = _drop_batch_duplicates(table, keys)
         name = quote_ident(topic)
         with self.transaction():

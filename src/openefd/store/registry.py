@@ -79,6 +79,7 @@ class TopicRegistry:
         self._current: dict[str, TopicSchema] = {}
         self._versions: dict[str, int] = {}
         self._layouts: dict[str, TopicSchema] = {}
+        self.changed = False
         if read_only:
             found = run_one(
                 con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [_VERSIONS]
@@ -110,6 +111,7 @@ class TopicRegistry:
         self._versions = {t: int(v) for t, v, _ in rows}
         layouts = run(self._con, f"SELECT topic, layout FROM {_LAYOUTS}")
         self._layouts = {t: TopicSchema.from_json(json.loads(d)) for t, d in layouts}
+        self.changed = False
 
     def names(self) -> list[str]:
         return sorted(self._layouts)
@@ -142,6 +144,7 @@ class TopicRegistry:
         change = self._plan(schema)
         if change.outcome == "unchanged":
             return "unchanged"
+        self.changed = True
         for statement in change.ddl:
             run(self._con, statement)
         version = self.version(schema.name) + 1
