@@ -71,10 +71,12 @@ class EmbeddedClient:
         self.store.close()
 
     def get_topics(self) -> list[str]:
-        return self.store.registry.names()
+        return self.store.registry.tables()
 
     def get_fields(self, topic_name: str) -> list[str]:
         layout = self.store.layout(topic_name)
+        if not self.store.registry.has_table(topic_name):
+            return flat_fields(layout)
         return flat_fields(layout, array_lengths(self.store, layout))
 
     def get_schema(self, topic: str) -> pd.DataFrame:

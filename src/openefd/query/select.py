@@ -17,7 +17,7 @@ import pandas as pd
 from openefd.errors import QueryError
 from openefd.query.fields import ColumnRef, resolve_fields
 from openefd.schema.model import SAL_INDEX_FIELD, TopicSchema
-from openefd.store.columns import TIME_COLUMN
+from openefd.store.columns import TIME_COLUMN, output_duckdb_type
 from openefd.store.duckdb_store import Store
 from openefd.store.registry import quote_ident
 from openefd.store.sql import run_one
@@ -89,9 +89,23 @@ def build_sql(
     return sql, params
 
 
+_EMPTY_DTYPES = {"DOUBLE": "float64", "BIGINT": "int64", "UBIGINT": "uint64",
+                 "BOOLEAN": "bool", "VARCHAR": "object"}
+
+
+def _empty(refs: list[ColumnRef], time_scale: str) -> pd.DataFrame:
+    """The frame of a topic never written to: no rows, the asked columns."""
+    index = tai_ns_to_index(np.empty(0, dtype=np.int64), time_scale)
+    return pd.DataFrame(
+        {r.name: pd.Series([], dtype=_EMPTY_DTYPES[output_duckdb_type(r.field.type)])
+         for r in refs}, index=index)
+
+
 def run_select(store: Store, req: RowSelect) -> pd.DataFrame:
     """Run ``req``; columns in the order asked, indexed by time."""
     layout = store.layout(req.topic)
+    if not store.registry.has_table(req.topic):
+        return _empty(resolve_fields(layout, req.fields), req.time_scale)
     refs = resolve_fields(layout, req.fields, array_lengths(store, layout))
     sql, params = build_sql(req, layout, refs)
     cursor = store.cursor()

@@ -109,10 +109,13 @@ class Store:
         return layout
 
     def topic_stats(self, topics: Iterable[str] | None = None) -> list[TopicStats]:
-        names = list(topics) if topics is not None else self.registry.names()
+        names = list(topics) if topics is not None else self.registry.tables()
         stats = []
         for name in names:
             self.layout(name)
+            if not self.registry.has_table(name):
+                stats.append(TopicStats(name, 0, None, None))
+                continue
             rows, first, last = run_one(
                 self.cursor(),
                 f"SELECT count(*), min({TIME_COLUMN}), max({TIME_COLUMN}) FROM {quote_ident(name)}",
@@ -151,8 +154,8 @@ class Store:
         """Add or update topic definitions; counts of created/updated/unchanged."""
         counts: dict[RegisterOutcome, int] = {"created": 0, "updated": 0, "unchanged": 0}
         with self.transaction():
-            for schema in schemas:
-                counts[self.registry.register(schema)] += 1
+            for outcome in self.registry.register_many(schemas):
+                counts[outcome] += 1
         return counts
 
     def insert(self, topic: str, table: pa.Table) -> int:
@@ -174,6 +177,7 @@ class Store:
         table = _drop_batch_duplicates(table, keys)
         name = quote_ident(topic)
         with self.transaction():
+            self.registry.ensure_table(topic)
             batch_min = int(pc.min(table[TIME_COLUMN]).as_py())
             batch_max = int(pc.max(table[TIME_COLUMN]).as_py())
             stored_max = self._stored_max(topic)
@@ -199,6 +203,8 @@ class Store:
 
     def _stored_max(self, topic: str) -> int | None:
         if topic not in self._max_time:
+            if not self.registry.has_table(topic):
+                return None
             row = run_one(self._con, f"SELECT max({TIME_COLUMN}) FROM {quote_ident(topic)}")
             self._max_time[topic] = None if row is None or row[0] is None else int(row[0])
         return self._max_time[topic]

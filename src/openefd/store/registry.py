@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
+import pyarrow as pa
 
 from openefd.schema.model import FieldSchema, TopicSchema
 from openefd.store.columns import TIME_COLUMN, duckdb_type, widen
@@ -79,6 +81,7 @@ class TopicRegistry:
         self._current: dict[str, TopicSchema] = {}
         self._versions: dict[str, int] = {}
         self._layouts: dict[str, TopicSchema] = {}
+        self._tables: set[str] = set()
         self.changed = False
         if read_only:
             found = run_one(
@@ -111,6 +114,8 @@ class TopicRegistry:
         self._versions = {t: int(v) for t, v, _ in rows}
         layouts = run(self._con, f"SELECT topic, layout FROM {_LAYOUTS}")
         self._layouts = {t: TopicSchema.from_json(json.loads(d)) for t, d in layouts}
+        existing = run(self._con, "SELECT table_name FROM duckdb_tables()")
+        self._tables = {t for (t,) in existing if t in self._layouts}
         self.changed = False
 
     def names(self) -> list[str]:
@@ -136,43 +141,75 @@ class TopicRegistry:
         return [TopicSchema.from_json(json.loads(d)) for (d,) in rows]
 
     def register(self, schema: TopicSchema) -> RegisterOutcome:
-        """Record ``schema`` as the current definition; alters the table as needed.
+        """Record ``schema`` as the current definition; see :meth:`register_many`."""
+        return self.register_many([schema])[0]
 
-        Must run inside the caller's transaction; on error the caller rolls
-        back and calls :meth:`reload`.
+    def register_many(self, schemas: Iterable[TopicSchema]) -> list[RegisterOutcome]:
+        """Record definitions as current; alters existing tables as needed.
+
+        Tables are created on a topic's first write (:meth:`ensure_table`), so
+        registering thousands of topics is cheap. Must run inside the caller's
+        transaction; after a rollback the caller calls :meth:`reload`.
         """
-        change = self._plan(schema)
-        if change.outcome == "unchanged":
-            return "unchanged"
+        outcomes: list[RegisterOutcome] = []
+        versions: list[tuple[str, int, str, str, dt.datetime]] = []
+        layouts: dict[str, str] = {}
+        now = dt.datetime.now(dt.UTC)
+        for schema in schemas:
+            change = self._plan(schema)
+            outcomes.append(change.outcome)
+            if change.outcome == "unchanged":
+                continue
+            self.changed = True
+            if schema.name in self._tables:
+                for statement in change.ddl:
+                    run(self._con, statement)
+            version = self.version(schema.name) + 1
+            versions.append((schema.name, version, schema.digest(),
+                             json.dumps(schema.to_json()), now))
+            layouts[schema.name] = json.dumps(change.layout.to_json())
+            self._current[schema.name] = schema
+            self._versions[schema.name] = version
+            self._layouts[schema.name] = change.layout
+        if versions:
+            self._bulk_insert(_VERSIONS, ["topic", "version", "digest", "definition",
+                                          "registered_utc"], versions, replace=False)
+            self._bulk_insert(_LAYOUTS, ["topic", "layout"], list(layouts.items()),
+                              replace=True)
+        return outcomes
+
+    def _bulk_insert(self, table: str, names: list[str], rows: list[tuple[Any, ...]],
+                     *, replace: bool) -> None:
+        """Insert many rows at once (DuckDB's executemany is slow per row)."""
+        batch = pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
+        self._con.register("_openefd_registry_rows", batch)
+        try:
+            verb = "INSERT OR REPLACE" if replace else "INSERT"
+            run(self._con, f"{verb} INTO {table} BY NAME SELECT * FROM _openefd_registry_rows")
+        finally:
+            self._con.unregister("_openefd_registry_rows")
+
+    def has_table(self, topic: str) -> bool:
+        """Whether ``topic`` has a table, i.e. has been written to."""
+        return topic in self._tables
+
+    def tables(self) -> list[str]:
+        """Topics that have a table, sorted."""
+        return sorted(self._tables)
+
+    def ensure_table(self, topic: str) -> None:
+        """Create ``topic``'s table from its layout if it has none (inside a transaction)."""
+        if topic in self._tables:
+            return
+        layout = self._layouts[topic]
         self.changed = True
-        for statement in change.ddl:
-            run(self._con, statement)
-        version = self.version(schema.name) + 1
-        run(
-            self._con,
-            f"INSERT INTO {_VERSIONS} VALUES (?, ?, ?, ?, ?)",
-            [
-                schema.name,
-                version,
-                schema.digest(),
-                json.dumps(schema.to_json()),
-                dt.datetime.now(dt.UTC),
-            ],
-        )
-        run(
-            self._con,
-            f"INSERT OR REPLACE INTO {_LAYOUTS} VALUES (?, ?)",
-            [schema.name, json.dumps(change.layout.to_json())],
-        )
-        self._current[schema.name] = schema
-        self._versions[schema.name] = version
-        self._layouts[schema.name] = change.layout
-        return change.outcome
+        run(self._con, create_table_ddl(layout))
+        self._tables.add(topic)
 
     def _plan(self, schema: TopicSchema) -> _Change:
         old_layout = self._layouts.get(schema.name)
         if old_layout is None:
-            return _Change("created", schema, [create_table_ddl(schema)])
+            return _Change("created", schema, [])
         current = self._current.get(schema.name)
         if current is not None and current.digest() == schema.digest():
             return _Change("unchanged", old_layout, [])
