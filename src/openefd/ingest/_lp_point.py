@@ -126,6 +126,8 @@ def parse_simple(line: str, line_number: int, multiplier: int) -> LinePoint | No
             try:
                 number = float(text)
             except ValueError:
+                if text[0] == '"':  # a string cut apart at a space or comma
+                    return None
                 number = parse_scalar(text, name)  # raises, saying why
             # float() also takes "+1", "1_0", " 1", and overflows to inf.
             if text.strip(_FLOAT_TEXT) or number - number:
@@ -139,7 +141,12 @@ def parse_simple(line: str, line_number: int, multiplier: int) -> LinePoint | No
             fields[name] = int(text[:-1])
         else:
             boolean = BOOLEANS.get(text)
-            fields[name] = parse_scalar(text, name) if boolean is None else boolean
+            if boolean is None:
+                if text[0] == '"':
+                    return None
+                fields[name] = parse_scalar(text, name)
+            else:
+                fields[name] = boolean
     point: LinePoint = _new_object(LinePoint)
     _set_measurement(point, measurement)
     _set_tags(point, tags)

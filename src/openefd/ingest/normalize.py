@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from openefd.errors import RecordError, UnknownFieldError
+from openefd.errors import RecordError
 from openefd.schema.model import FieldSchema, FieldType, TopicSchema
 from openefd.settings import SchemaMode
 from openefd.store.columns import arrow_type, field_type_from_arrow
@@ -50,13 +50,17 @@ def _kind_ok(target: FieldType, source: pa.DataType) -> bool:
 
 
 def _first_bad_row(col: pa.ChunkedArray | pa.Array, dtype: pa.DataType) -> int:
-    values = col.to_pylist()
-    for i, value in enumerate(values):
+    """Index of the first value that does not cast to ``dtype`` (bisection: few casts)."""
+    lo, hi = 0, len(col)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
         try:
-            pa.array([value], type=dtype)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
-            return i
-    return 0
+            col.slice(lo, mid - lo).cast(dtype)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            hi = mid
+        else:
+            lo = mid
+    return lo
 
 
 def _cast(
@@ -183,12 +187,12 @@ def normalize_columns(
         assert spec is not None
         result.columns[base_name] = _pack(topic, spec, parts, n, origins)
     if unknown and mode is SchemaMode.STRICT:
-        what = "topic" if layout is None else "fields"
-        raise UnknownFieldError(
-            f"topic {topic!r} has no field(s) {', '.join(map(repr, unknown))}"
-            if layout is not None
-            else f"unknown {what} {topic!r}: not in the registry (schema mode is strict; "
-            "register it with 'openefd init --schemas …' or use schema mode 'extend')"
+        name = unknown[0]
+        row = next((i for i, v in enumerate(columns[name].is_valid().to_pylist()) if v), 0)
+        raise RecordError(
+            f"topic {topic!r}, {_where(origins, row)}: no field {name!r} in this topic"
+            + (f" (nor {', '.join(map(repr, unknown[1:]))})" if len(unknown) > 1 else "")
+            + "; schema mode is strict (use 'extend' to add fields from the data)"
         )
     for name in unknown:
         spec = _infer(topic, name, columns[name])
