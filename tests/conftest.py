@@ -36,8 +36,9 @@ def strict_settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def template_store(tmp_path_factory: pytest.TempPathFactory,
-                   demo_topics: list[TopicSchema]) -> Path:
+def template_store(
+    tmp_path_factory: pytest.TempPathFactory, demo_topics: list[TopicSchema]
+) -> Path:
     """A store with the demo CSCs registered, made once and copied for each test."""
     path = tmp_path_factory.mktemp("template") / "store"
     with Store(path) as st:

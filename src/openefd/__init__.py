@@ -19,7 +19,7 @@ from openefd.errors import (
     UnknownFieldError,
     UnknownTopicError,
 )
-from openefd.ingest.writer import WriteResult, Writer
+from openefd.ingest.writer import Writer, WriteResult
 from openefd.settings import SchemaMode, Settings
 from openefd.store.duckdb_store import Store
 

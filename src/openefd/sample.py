@@ -51,11 +51,13 @@ def _axis(t_s: np.ndarray, rng: np.random.Generator, lo: float, hi: float) -> np
     start, goal = targets[seg], targets[seg + 1]
     into = t_s - seg * 180
     step = np.clip(into * 2.0, 0, np.abs(goal - start))
-    return start + np.sign(goal - start) * step
+    return np.asarray(start + np.sign(goal - start) * step, dtype=np.float64)
 
 
 def sample_topics(
-    start_utc: str = "2024-05-01T03:00:00Z", hours: float = 1.0, mount_hz: float = 20.0,
+    start_utc: str = "2024-05-01T03:00:00Z",
+    hours: float = 1.0,
+    mount_hz: float = 20.0,
     seed: int = 1,
 ) -> dict[str, pd.DataFrame]:
     """DataFrames per topic (no time index: times are in the private stamps)."""
@@ -68,30 +70,36 @@ def sample_topics(
     for axis, (lo, hi) in {"azimuth": (-180.0, 180.0), "elevation": (20.0, 88.0)}.items():
         pos = _axis(ts, rng, lo, hi)
         vel = np.gradient(pos, ts) if len(ts) > 1 else np.zeros_like(pos)
-        out[f"lsst.sal.MTMount.{axis}"] = pd.DataFrame({
-            "actualPosition": pos + rng.normal(0, 1e-4, len(pos)),
-            "demandPosition": pos,
-            "actualVelocity": vel,
-            "actualTorque": rng.normal(0, 50, len(pos)),
-            "timestamp": utc_to_tai_ns(mt) / NS_PER_S,
-            **_stamps(mt, "MTMount"),
-        })
+        out[f"lsst.sal.MTMount.{axis}"] = pd.DataFrame(
+            {
+                "actualPosition": pos + rng.normal(0, 1e-4, len(pos)),
+                "demandPosition": pos,
+                "actualVelocity": vel,
+                "actualTorque": rng.normal(0, 50, len(pos)),
+                "timestamp": utc_to_tai_ns(mt) / NS_PER_S,
+                **_stamps(mt, "MTMount"),
+            }
+        )
     et = _times(t0, seconds, 1.0)
     hours_in = (et - t0) / NS_PER_S / 3600
     temps = 12.0 - 0.8 * hours_in[:, None] + rng.normal(0, 0.05, (len(et), 16))
-    out["lsst.sal.ESS.temperature"] = pd.DataFrame({
-        "salIndex": np.ones(len(et), dtype=np.int64),
-        "sensorName": ["Dome Temperatures"] * len(et),
-        "numChannels": np.full(len(et), 16, dtype=np.int64),
-        "temperatureItem": list(temps.astype(np.float32)),
-        "location": ["dome"] * len(et),
-        "timestamp": utc_to_tai_ns(et) / NS_PER_S,
-        **_stamps(et, "ESS:1"),
-    })
+    out["lsst.sal.ESS.temperature"] = pd.DataFrame(
+        {
+            "salIndex": np.ones(len(et), dtype=np.int64),
+            "sensorName": ["Dome Temperatures"] * len(et),
+            "numChannels": np.full(len(et), 16, dtype=np.int64),
+            "temperatureItem": list(temps.astype(np.float32)),
+            "location": ["dome"] * len(et),
+            "timestamp": utc_to_tai_ns(et) / NS_PER_S,
+            **_stamps(et, "ESS:1"),
+        }
+    )
     out["lsst.sal.MTMount.logevent_heartbeat"] = pd.DataFrame(
-        {"heartbeat": (np.arange(len(et)) % 2).astype(bool), **_stamps(et, "MTMount")})
+        {"heartbeat": (np.arange(len(et)) % 2).astype(bool), **_stamps(et, "MTMount")}
+    )
     one = np.array([t0 + 5 * NS_PER_S], dtype=np.int64)
     out["lsst.sal.MTMount.logevent_summaryState"] = pd.DataFrame(
-        {"summaryState": [2], **_stamps(one, "MTMount")})
+        {"summaryState": [2], **_stamps(one, "MTMount")}
+    )
     out["lsst.sal.MTMount.command_enable"] = pd.DataFrame(_stamps(one - NS_PER_S, "user@host"))
     return out

@@ -34,7 +34,7 @@ def _astropy_to_tai_ns(value: Any) -> int:
     days = float(tai.jd1) - _UNIX_EPOCH_JD
     whole = np.floor(days)
     frac = (days - whole) + float(tai.jd2)
-    return int(whole) * _DAY_NS + round(frac * _DAY_NS)
+    return int(whole) * _DAY_NS + round(float(frac) * _DAY_NS)
 
 
 def _string_to_tai_ns(text: str, what: str) -> int:

@@ -18,8 +18,13 @@ import pytest
 from astropy.time import Time, TimeDelta
 
 from openefd.client.efd_client import EfdClient, EfdClientSync
-from openefd.errors import ConfigurationError, QueryError, TimeValueError, UnknownFieldError
-from openefd.errors import UnknownTopicError
+from openefd.errors import (
+    ConfigurationError,
+    QueryError,
+    TimeValueError,
+    UnknownFieldError,
+    UnknownTopicError,
+)
 from openefd.sample import sample_topics
 from openefd.settings import SchemaMode, Settings
 
@@ -50,8 +55,9 @@ def sample() -> dict[str, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def loaded_store(tmp_path_factory: pytest.TempPathFactory, template_store: Path,
-                 sample: dict[str, pd.DataFrame]) -> tuple[Path, Settings]:
+def loaded_store(
+    tmp_path_factory: pytest.TempPathFactory, template_store: Path, sample: dict[str, pd.DataFrame]
+) -> tuple[Path, Settings]:
     """A store holding the sample, written once for the module (tests only read)."""
     path = tmp_path_factory.mktemp("client") / "store"
     shutil.copytree(template_store, path)
@@ -74,12 +80,18 @@ def efd(request: pytest.FixtureRequest, loaded_store: tuple[Path, Settings]) -> 
         client.close()
 
 
-def expected(sample: dict[str, pd.DataFrame], topic: str, fields: list[str],
-             start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> pd.DataFrame:
+def expected(
+    sample: dict[str, pd.DataFrame],
+    topic: str,
+    fields: list[str],
+    start_utc: pd.Timestamp,
+    end_utc: pd.Timestamp,
+) -> pd.DataFrame:
     """The same selection computed with pandas from the written frame."""
     frame = sample[topic]
-    index = pd.to_datetime(np.round(frame["private_efdStamp"].to_numpy() * 1e6).astype(
-        np.int64) * 1000, utc=True)
+    index = pd.to_datetime(
+        np.round(frame["private_efdStamp"].to_numpy() * 1e6).astype(np.int64) * 1000, utc=True
+    )
     frame = frame.set_axis(index)
     return frame.loc[(frame.index >= start_utc) & (frame.index <= end_utc), fields]
 
@@ -107,8 +119,9 @@ def test_select_time_series_matches_pandas(efd: Any, sample: dict[str, pd.DataFr
     fields = ["actualVelocity", "actualPosition", "private_seqNum"]
     end = START + TimeDelta(120, format="sec")
     got = efd.select_time_series(AZ, fields, START, end)
-    want = expected(sample, AZ, fields, pd.Timestamp(START.isot, tz="UTC"),
-                    pd.Timestamp(end.isot, tz="UTC"))
+    want = expected(
+        sample, AZ, fields, pd.Timestamp(START.isot, tz="UTC"), pd.Timestamp(end.isot, tz="UTC")
+    )
     assert list(got.columns) == fields
     assert str(got.index.dtype) == "datetime64[ns, UTC]"
     assert len(got) == 1201  # both ends included at 10 Hz
@@ -117,14 +130,19 @@ def test_select_time_series_matches_pandas(efd: Any, sample: dict[str, pd.DataFr
 
 
 def test_window_and_time_forms(efd: Any) -> None:
-    window = efd.select_time_series(AZ, "actualPosition", START, TimeDelta(10, format="sec"),
-                                    is_window=True)
+    window = efd.select_time_series(
+        AZ, "actualPosition", START, TimeDelta(10, format="sec"), is_window=True
+    )
     assert window.index[0] == pd.Timestamp(START.isot, tz="UTC") - pd.Timedelta(seconds=5)
     assert window.index[-1] == pd.Timestamp(START.isot, tz="UTC") + pd.Timedelta(seconds=5)
     tai = START.tai
     same = efd.select_time_series(AZ, ["actualPosition"], tai, tai + TimeDelta(5, format="sec"))
-    by_str = efd.select_time_series(AZ, ["actualPosition"], "2024-05-01T03:10:00",
-                                    dt.datetime(2024, 5, 1, 3, 10, 5, tzinfo=dt.UTC))
+    by_str = efd.select_time_series(
+        AZ,
+        ["actualPosition"],
+        "2024-05-01T03:10:00",
+        dt.datetime(2024, 5, 1, 3, 10, 5, tzinfo=dt.UTC),
+    )
     pd.testing.assert_frame_equal(same, by_str)
     with pytest.raises(TimeValueError, match="naive"):
         efd.select_time_series(AZ, ["actualPosition"], dt.datetime(2024, 5, 1), START)
@@ -137,13 +155,16 @@ def test_star_expands_to_all_fields_sorted(efd: Any) -> None:
 
 
 def test_index_filter_and_tai_index(efd: Any) -> None:
-    got = efd.select_time_series(ESS, ["temperatureItem3"], START, TimeDelta(2, format="sec"),
-                                 index=1)
+    got = efd.select_time_series(
+        ESS, ["temperatureItem3"], START, TimeDelta(2, format="sec"), index=1
+    )
     assert len(got) == 3
-    assert efd.select_time_series(ESS, ["temperatureItem3"], START, TimeDelta(2, format="sec"),
-                                  index=2).empty
-    tai = efd.select_time_series(ESS, ["temperatureItem3"], START, TimeDelta(2, format="sec"),
-                                 time_scale="tai")
+    assert efd.select_time_series(
+        ESS, ["temperatureItem3"], START, TimeDelta(2, format="sec"), index=2
+    ).empty
+    tai = efd.select_time_series(
+        ESS, ["temperatureItem3"], START, TimeDelta(2, format="sec"), time_scale="tai"
+    )
     assert (tai.index - got.index.tz_localize(None) == pd.Timedelta(seconds=37)).all()
 
 
@@ -180,17 +201,23 @@ def test_topic_never_written_gives_empty_frame_with_columns(efd: Any) -> None:
 def test_packed_time_series(store_path: Path, strict_settings: Settings) -> None:
     t0 = 1714532437.0  # TAI unix s: 2024-05-01T03:00:00 UTC
     rows, n = 4, 8
-    frame = pd.DataFrame({
-        "timestamp": t0 + np.arange(rows) * 0.5,
-        "private_sndStamp": t0 + np.arange(rows) * 0.5,
-        **{f"rawAccelerometer{i}": np.arange(rows) * 10.0 + i for i in range(n)},
-    })
+    frame = pd.DataFrame(
+        {
+            "timestamp": t0 + np.arange(rows) * 0.5,
+            "private_sndStamp": t0 + np.arange(rows) * 0.5,
+            **{f"rawAccelerometer{i}": np.arange(rows) * 10.0 + i for i in range(n)},
+        }
+    )
     topic = "lsst.sal.MTM1M3.accelerometerData"
     with EfdClientSync(store_path, settings=strict_settings) as efd:
         efd.write(topic, frame)
         got = efd.select_packed_time_series(
-            topic, "rawAccelerometer", Time(t0, format="unix_tai"),
-            Time(t0 + 2, format="unix_tai"), ref_timestamp_col="timestamp")
+            topic,
+            "rawAccelerometer",
+            Time(t0, format="unix_tai"),
+            Time(t0 + 2, format="unix_tai"),
+            ref_timestamp_col="timestamp",
+        )
     assert len(got) == rows * n
     assert list(got["rawAccelerometer"][:10]) == [0, 1, 2, 3, 4, 5, 6, 7, 10, 11]
     assert got["times"].iloc[1] - got["times"].iloc[0] == pytest.approx(0.5 / n)

@@ -20,8 +20,11 @@ T0_NS = 1714532400_000_000_000  # 2024-05-01T03:00:00 UTC
 
 def az_lines(n: int, start: int = 0) -> list[str]:
     return [
-        format_line(AZ, {"actualPosition": 0.5 * i, "private_seqNum": i,
-                         "private_identity": "MTMount"}, timestamp=T0_NS + i * 50_000_000)
+        format_line(
+            AZ,
+            {"actualPosition": 0.5 * i, "private_seqNum": i, "private_identity": "MTMount"},
+            timestamp=T0_NS + i * 50_000_000,
+        )
         for i in range(start, start + n)
     ]
 
@@ -35,9 +38,11 @@ def test_line_protocol_file_round_trip(store: Store, tmp_path: Path) -> None:
     path.write_text("\n".join(["# header", *az_lines(100)]) + "\n")
     result = load_file(Writer(store), path)
     assert (result.rows_received, result.rows_written) == (100, 100)
-    got = store.cursor().sql(
-        f'SELECT "actualPosition", "private_seqNum", time_tai_ns FROM "{AZ}" ORDER BY 3'
-    ).fetchall()
+    got = (
+        store.cursor()
+        .sql(f'SELECT "actualPosition", "private_seqNum", time_tai_ns FROM "{AZ}" ORDER BY 3')
+        .fetchall()
+    )
     assert got[7] == (3.5, 7, T0_NS + 7 * 50_000_000 + 37 * 10**9)
     assert load_file(Writer(store), path).rows_written == 0  # replay is safe
 
@@ -53,8 +58,7 @@ def test_malformed_line_names_line_and_writes_nothing(store: Store, tmp_path: Pa
     assert rows(store) == 0
 
 
-def test_bad_line_in_a_later_chunk_rolls_back_earlier_chunks(store: Store,
-                                                             tmp_path: Path) -> None:
+def test_bad_line_in_a_later_chunk_rolls_back_earlier_chunks(store: Store, tmp_path: Path) -> None:
     store.settings = store.settings.model_copy(update={"batch_rows": 10})
     lines = az_lines(50)
     lines[45] = lines[45].replace("private_seqNum=45i", "private_seqNum=4.5")
@@ -74,8 +78,12 @@ def test_unknown_field_rejected_in_strict_mode(store: Store, tmp_path: Path) -> 
 
 def test_line_without_time_uses_efd_stamp_or_fails(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "t.lp"
-    path.write_text(format_line(AZ, {"actualPosition": 1.0, "private_efdStamp": 1714532400.5})
-                    + "\n" + format_line(AZ, {"actualPosition": 2.0}) + "\n")
+    path.write_text(
+        format_line(AZ, {"actualPosition": 1.0, "private_efdStamp": 1714532400.5})
+        + "\n"
+        + format_line(AZ, {"actualPosition": 2.0})
+        + "\n"
+    )
     with pytest.raises(RecordError, match=r"t.lp:2: no time"):
         load_file(Writer(store), path)
     path.write_text(format_line(AZ, {"actualPosition": 1.0, "private_efdStamp": 1714532400.5}))
@@ -87,10 +95,12 @@ def test_gzip_csv_and_parquet(store: Store, tmp_path: Path) -> None:
     with gzip.open(gz, "wt") as handle:
         handle.write("\n".join(az_lines(5)) + "\n")
     assert load_file(Writer(store), gz).rows_written == 5
-    frame = pd.DataFrame({
-        "time": pd.date_range("2024-05-01T04:00:00Z", periods=3, freq="1s"),
-        "actualPosition": [1.0, 2.0, 3.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "time": pd.date_range("2024-05-01T04:00:00Z", periods=3, freq="1s"),
+            "actualPosition": [1.0, 2.0, 3.0],
+        }
+    )
     csv = tmp_path / f"{AZ}.csv"
     frame.to_csv(csv, index=False)
     assert load_file(Writer(store), csv).rows_written == 3

@@ -28,8 +28,9 @@ def count(store: Store, topic: str) -> int:
 
 def frame(n: int = 5) -> pd.DataFrame:
     idx = pd.date_range(T0, periods=n, freq="100ms")
-    return pd.DataFrame({"actualPosition": np.arange(n, dtype=float), "private_seqNum": range(n)},
-                        index=idx)
+    return pd.DataFrame(
+        {"actualPosition": np.arange(n, dtype=float), "private_seqNum": range(n)}, index=idx
+    )
 
 
 def test_dataframe_with_utc_index(store: Store) -> None:
@@ -46,8 +47,9 @@ def test_time_from_private_stamps(store: Store) -> None:
         {"actualPosition": 2.0, "private_sndStamp": 1714532437.75, "private_seqNum": 2},
     ]
     Writer(store).write(AZ, records)
-    times = [r[0] for r in store.cursor().sql(
-        f'SELECT time_tai_ns FROM "{AZ}" ORDER BY 1').fetchall()]
+    times = [
+        r[0] for r in store.cursor().sql(f'SELECT time_tai_ns FROM "{AZ}" ORDER BY 1').fetchall()
+    ]
     assert times == [1714532437_500_000_000, 1714532437_750_000_000]
 
 
@@ -60,7 +62,9 @@ def test_arrow_table_and_column_dict(store: Store) -> None:
 
 def test_flattened_array_fields_are_packed(store: Store) -> None:
     row = {f"temperatureItem{i}": float(i) for i in range(16)} | {
-        "salIndex": 1, "private_sndStamp": 1714532437.0}
+        "salIndex": 1,
+        "private_sndStamp": 1714532437.0,
+    }
     del row["temperatureItem7"]
     Writer(store).write(ESS, [row])
     got = store.cursor().sql(f'SELECT "temperatureItem" FROM "{ESS}"').fetchall()[0][0]
@@ -77,17 +81,24 @@ def test_nan_is_a_valid_float(store: Store) -> None:
     ("data", "error", "message"),
     [
         ([{"actualPosition": 1.0}], RecordError, "row 0: no time"),
-        ([{"actualPosition": "high", "private_sndStamp": 1.7e9}], RecordError,
-         "'actualPosition' is double"),
+        (
+            [{"actualPosition": "high", "private_sndStamp": 1.7e9}],
+            RecordError,
+            "'actualPosition' is double",
+        ),
         ([{"private_seqNum": 1.5, "private_sndStamp": 1.7e9}], RecordError, "does not fit"),
         ([{"bogus": 1.0, "private_sndStamp": 1.7e9}], RecordError, "row 0: no field 'bogus'"),
         ([{"private_efdStamp": float("nan")}], RecordError, "no time"),
-        ({"time": [dt.datetime(2024, 1, 1)], "actualPosition": [1.0]}, RecordError,
-         "no time zone"),
+        (
+            {"time": [dt.datetime(2024, 1, 1)], "actualPosition": [1.0]},
+            RecordError,
+            "no time zone",
+        ),
     ],
 )
-def test_bad_rows_are_rejected_with_reason(store: Store, data: object, error: type,
-                                           message: str) -> None:
+def test_bad_rows_are_rejected_with_reason(
+    store: Store, data: object, error: type, message: str
+) -> None:
     with pytest.raises(error, match=message):
         Writer(store).write(AZ, data)  # type: ignore[arg-type]
     assert count(store, AZ) == 0
@@ -105,7 +116,9 @@ def test_unknown_topic_strict_and_extend(store: Store) -> None:
     layout = store.registry.layout("lsst.sal.Nope.x")
     assert layout is not None and layout.csc == "Nope"
     assert [(f.name, f.type.value) for f in layout.fields] == [
-        ("actualPosition", "double"), ("private_seqNum", "long long")]
+        ("actualPosition", "double"),
+        ("private_seqNum", "long long"),
+    ]
     # extend adds a field to a known SAL topic, and keeps checking known ones
     df = frame().assign(extraField=True)
     Writer(store, SchemaMode.EXTEND).write(AZ, df)
@@ -121,18 +134,29 @@ def test_failed_batch_leaves_earlier_topics_unwritten(store: Store) -> None:
     good, utc = table_from_data(frame(), "good")
     bad, _ = table_from_data(frame().assign(actualPosition="x"), "bad")
     with pytest.raises(RecordError):
-        Writer(store).write_batches([TopicBatch(AZ, good, utc),
-                                     TopicBatch("lsst.sal.MTMount.elevation", bad, utc)])
+        Writer(store).write_batches(
+            [TopicBatch(AZ, good, utc), TopicBatch("lsst.sal.MTMount.elevation", bad, utc)]
+        )
     assert count(store, AZ) == 0
 
 
-values = st.one_of(st.none(), st.floats(), st.integers(-(2**70), 2**70), st.text(max_size=5),
-                   st.booleans())
+values = st.one_of(
+    st.none(), st.floats(), st.integers(-(2**70), 2**70), st.text(max_size=5), st.booleans()
+)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.fixed_dictionaries({"actualPosition": values, "private_seqNum": values,
-                                       "private_sndStamp": values}), min_size=1, max_size=4))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {"actualPosition": values, "private_seqNum": values, "private_sndStamp": values}
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_arbitrary_rows_are_stored_whole_or_rejected_cleanly(
     tmp_path: Path, store: Store, rows: list[dict[str, object]]
 ) -> None:

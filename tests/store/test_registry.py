@@ -37,22 +37,45 @@ V2 = replace(
 
 
 def rows(st: Store) -> list[dict[str, object]]:
-    return st.cursor().sql(
-        f'SELECT * FROM "{V1.name}" ORDER BY {TIME_COLUMN}'
-    ).to_arrow_table().to_pylist()
+    return (
+        st.cursor()
+        .sql(f'SELECT * FROM "{V1.name}" ORDER BY {TIME_COLUMN}')
+        .to_arrow_table()
+        .to_pylist()
+    )
 
 
 def test_new_definition_keeps_old_data_readable_and_writable(tmp_path: Path) -> None:
     with Store(tmp_path / "s") as st:
         assert st.register_topics([V1])["created"] == 1
-        st.insert(V1.name, pa.table({TIME_COLUMN: [1], "keep": [1.5], "oldName": [7],
-                                     "grow": [[1.0, 2.0]], "small": [3]}))
+        st.insert(
+            V1.name,
+            pa.table(
+                {
+                    TIME_COLUMN: [1],
+                    "keep": [1.5],
+                    "oldName": [7],
+                    "grow": [[1.0, 2.0]],
+                    "small": [3],
+                }
+            ),
+        )
         assert st.register_topics([V2])["updated"] == 1
         assert st.register_topics([V2])["unchanged"] == 1
         # Written under the new definition ...
-        st.insert(V1.name, pa.table({TIME_COLUMN: [2], "keep": [0.1], "newName": [8],
-                                     "grow": [[1.0, 2.0, 3.0, 4.0]], "small": [2**40],
-                                     "added": ["x"]}))
+        st.insert(
+            V1.name,
+            pa.table(
+                {
+                    TIME_COLUMN: [2],
+                    "keep": [0.1],
+                    "newName": [8],
+                    "grow": [[1.0, 2.0, 3.0, 4.0]],
+                    "small": [2**40],
+                    "added": ["x"],
+                }
+            ),
+        )
         # ... and still under the old one.
         st.insert(V1.name, pa.table({TIME_COLUMN: [3], "oldName": [9], "grow": [[5.0, 6.0]]}))
         got = rows(st)
@@ -63,8 +86,14 @@ def test_new_definition_keeps_old_data_readable_and_writable(tmp_path: Path) -> 
         assert st.registry.current(V1.name) == V2
         layout = st.registry.layout(V1.name)
         assert layout is not None
-        assert {f.name for f in layout.fields} == {"keep", "oldName", "newName", "grow",
-                                                    "small", "added"}
+        assert {f.name for f in layout.fields} == {
+            "keep",
+            "oldName",
+            "newName",
+            "grow",
+            "small",
+            "added",
+        }
         assert [t.digest() for t in st.registry.history(V1.name)] == [V1.digest(), V2.digest()]
 
 

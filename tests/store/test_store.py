@@ -50,7 +50,7 @@ EXTREMES = {
     "ul32": [0, 2**32 - 1],
     "f32": [1.5, float("nan")],
     "f64": [-1e300, float("inf")],
-    "s": ["", "ünïcödé \"quoted\" \\ , = "],
+    "s": ["", 'ünïcödé "quoted" \\ , = '],
     "arr": [[1.0, 2.0, 3.0], [float("nan"), None, -0.0]],
     "iarr": [[1, -2], [3, 4]],
     "salIndex": [1, 2],
@@ -68,9 +68,11 @@ def typed_store(tmp_path: Path) -> Store:
 def test_every_field_type_round_trips(typed_store: Store) -> None:
     table = pa.table({TIME_COLUMN: [10**18, 10**18 + 1], **EXTREMES})
     assert typed_store.insert(ALL_TYPES.name, table) == 2
-    got = typed_store.cursor().sql(
-        f'SELECT * FROM "{ALL_TYPES.name}" ORDER BY {TIME_COLUMN}'
-    ).to_arrow_table()
+    got = (
+        typed_store.cursor()
+        .sql(f'SELECT * FROM "{ALL_TYPES.name}" ORDER BY {TIME_COLUMN}')
+        .to_arrow_table()
+    )
     for name, values in EXTREMES.items():
         stored = got[name].to_pylist()
         for want, have in zip(values, stored, strict=True):

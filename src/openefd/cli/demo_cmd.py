@@ -52,9 +52,14 @@ def _median_ms(func: Callable[[], Any], runs: int = 15) -> tuple[Any, float]:
 @guarded
 def demo(
     store: StoreOption = None,
-    schemas: Annotated[Path | None, typer.Option(
-        help="ts_xml sal_interfaces folder [default: $OPENEFD_SCHEMAS, or "
-             "../shared/ts_xml/sal_interfaces when present].", show_default=False)] = None,
+    schemas: Annotated[
+        Path | None,
+        typer.Option(
+            help="ts_xml sal_interfaces folder [default: $OPENEFD_SCHEMAS, or "
+            "../shared/ts_xml/sal_interfaces when present].",
+            show_default=False,
+        ),
+    ] = None,
     hours: Annotated[float, typer.Option(min=0.01, max=24, help="Hours of sample data.")] = 1.0,
 ) -> None:
     """Load an hour of sample telemetry, events and commands, then query it."""
@@ -63,8 +68,10 @@ def demo(
     with Store(settings.store, settings=settings) as st:
         if paths:
             counts = st.register_topics(load_schemas(paths))
-            console.print(f"topic registry from {', '.join(map(str, paths))}: "
-                          f"{sum(counts.values())} topics ({counts['created']} new)")
+            console.print(
+                f"topic registry from {', '.join(map(str, paths))}: "
+                f"{sum(counts.values())} topics ({counts['created']} new)"
+            )
         else:
             console.print("no SAL XML found: topics get types inferred from the data")
         mode = SchemaMode.STRICT if paths else SchemaMode.EXTEND
@@ -79,8 +86,10 @@ def demo(
                 values += frame.size
                 progress.advance(task)
         elapsed = time.perf_counter() - t0
-    console.print(f"loaded {values:,} values into {len(frames)} topics in {elapsed:.1f} s "
-                  f"({values / elapsed / 1e6:.1f} M values/s) → {settings.store}")
+    console.print(
+        f"loaded {values:,} values into {len(frames)} topics in {elapsed:.1f} s "
+        f"({values / elapsed / 1e6:.1f} M values/s) → {settings.store}"
+    )
     _show_queries(settings.store, settings)
 
 
@@ -92,21 +101,38 @@ def _show_queries(path: Path, settings: Any) -> None:
     for col in ("query", "answer", "ms"):
         table.add_column(col)
     with EfdClientSync(path, settings=settings) as efd:
-        df, ms = _median_ms(lambda: efd.select_time_series(
-            "lsst.sal.MTMount.azimuth", ["actualPosition", "actualVelocity", "actualTorque"],
-            start, TimeDelta(600, format="sec")))
-        table.add_row("select_time_series(MTMount.azimuth, 3 fields, 10 min)",
-                      f"{len(df):,} rows, azimuth {df['actualPosition'].min():.1f}…"
-                      f"{df['actualPosition'].max():.1f} deg", f"{ms:.2f}")
-        df, ms = _median_ms(lambda: efd.select_top_n(
-            "lsst.sal.MTMount.elevation", "actualPosition", 1))
-        table.add_row("select_top_n(MTMount.elevation, actualPosition, 1)",
-                      f"{df['actualPosition'].iloc[0]:.2f} deg at {df.index[0]}", f"{ms:.2f}")
-        df, ms = _median_ms(lambda: efd.get(
-            "ESS.temperature.temperatureItem", start, TimeDelta(60, format="sec"), index=1))
-        table.add_row("get('ESS.temperature.temperatureItem', 1 min, index=1)",
-                      f"{df.shape[0]} rows × {df.shape[1]} sensors, mean "
-                      f"{df.to_numpy().mean():.2f} °C", f"{ms:.2f}")
+        df, ms = _median_ms(
+            lambda: efd.select_time_series(
+                "lsst.sal.MTMount.azimuth",
+                ["actualPosition", "actualVelocity", "actualTorque"],
+                start,
+                TimeDelta(600, format="sec"),
+            )
+        )
+        table.add_row(
+            "select_time_series(MTMount.azimuth, 3 fields, 10 min)",
+            f"{len(df):,} rows, azimuth {df['actualPosition'].min():.1f}…"
+            f"{df['actualPosition'].max():.1f} deg",
+            f"{ms:.2f}",
+        )
+        df, ms = _median_ms(
+            lambda: efd.select_top_n("lsst.sal.MTMount.elevation", "actualPosition", 1)
+        )
+        table.add_row(
+            "select_top_n(MTMount.elevation, actualPosition, 1)",
+            f"{df['actualPosition'].iloc[0]:.2f} deg at {df.index[0]}",
+            f"{ms:.2f}",
+        )
+        df, ms = _median_ms(
+            lambda: efd.get(
+                "ESS.temperature.temperatureItem", start, TimeDelta(60, format="sec"), index=1
+            )
+        )
+        table.add_row(
+            "get('ESS.temperature.temperatureItem', 1 min, index=1)",
+            f"{df.shape[0]} rows × {df.shape[1]} sensors, mean {df.to_numpy().mean():.2f} °C",
+            f"{ms:.2f}",
+        )
         topics = efd.get_topics()
     console.print(table)
     console.print(f"{len(topics)} topics registered. Try: openefd info --store {path}")

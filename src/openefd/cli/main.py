@@ -46,8 +46,9 @@ def settings(
         return
     current = settings_for()
     for name, info in type(current).model_fields.items():
-        console.print(f"[bold]OPENEFD_{name.upper()}[/bold] = {getattr(current, name)!s}",
-                      highlight=False)
+        console.print(
+            f"[bold]OPENEFD_{name.upper()}[/bold] = {getattr(current, name)!s}", highlight=False
+        )
         console.print(f"    {info.description}", style="dim", highlight=False)
 
 

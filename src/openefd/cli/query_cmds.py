@@ -41,8 +41,10 @@ def topics(
 
 
 @guarded
-def fields(topic: Annotated[str, typer.Argument(help="Topic, e.g. lsst.sal.MTMount.azimuth")],
-           store: StoreOption = None) -> None:
+def fields(
+    topic: Annotated[str, typer.Argument(help="Topic, e.g. lsst.sal.MTMount.azimuth")],
+    store: StoreOption = None,
+) -> None:
     """List a topic's fields as the EFD names them (arrays flattened)."""
     with _client(store) as client:
         for name in client.get_fields(topic):
@@ -50,8 +52,10 @@ def fields(topic: Annotated[str, typer.Argument(help="Topic, e.g. lsst.sal.MTMou
 
 
 @guarded
-def schema(topic: Annotated[str, typer.Argument(help="Topic, e.g. lsst.sal.MTMount.azimuth")],
-           store: StoreOption = None) -> None:
+def schema(
+    topic: Annotated[str, typer.Argument(help="Topic, e.g. lsst.sal.MTMount.azimuth")],
+    store: StoreOption = None,
+) -> None:
     """Show a topic's fields with units, array flag and description."""
     with _client(store) as client:
         frame = client.get_schema(topic)
@@ -59,32 +63,43 @@ def schema(topic: Annotated[str, typer.Argument(help="Topic, e.g. lsst.sal.MTMou
     for col in ("name", "units", "is_array", "description"):
         table.add_column(col)
     for row in frame.itertuples():
-        table.add_row(str(row.name), str(row.units or ""), "yes" if row.is_array else "",
-                      str(row.description or ""))
+        table.add_row(
+            str(row.name),
+            str(row.units or ""),
+            "yes" if row.is_array else "",
+            str(row.description or ""),
+        )
     console.print(table)
 
 
 @guarded
 def get(
     topic: Annotated[str, typer.Argument(help="Topic, e.g. lsst.sal.MTMount.azimuth")],
-    field_names: Annotated[list[str], typer.Argument(
-        metavar="FIELDS", help="Fields (comma- or space-separated, '*' for all).")],
+    field_names: Annotated[
+        list[str],
+        typer.Argument(metavar="FIELDS", help="Fields (comma- or space-separated, '*' for all)."),
+    ],
     start: Annotated[str, typer.Option(help="Start, ISO 8601 UTC (e.g. 2024-05-01T03:00:00).")],
     end: Annotated[str, typer.Option(help="End, ISO 8601 UTC; included, as the EFD client does.")],
     store: StoreOption = None,
     index: Annotated[int | None, typer.Option(help="Only rows with this salIndex.")] = None,
-    output_format: Annotated[OutputFormat, typer.Option(
-        "--format", help="table (terminal), csv (stdout or --output) or parquet (--output).")]
-    = OutputFormat.TABLE,
-    output: Annotated[Path | None, typer.Option("--output", "-o",
-                                                 help="Write to this file.")] = None,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format", help="table (terminal), csv (stdout or --output) or parquet (--output)."
+        ),
+    ] = OutputFormat.TABLE,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file.")
+    ] = None,
     tai: Annotated[bool, typer.Option("--tai", help="Index in TAI instead of UTC.")] = False,
 ) -> None:
     """Rows of a topic in a time range (both ends included)."""
     names = [n for part in field_names for n in part.split(",") if n]
     with _client(store) as client:
-        frame = client.select_time_series(topic, names, start, end, index=index,
-                                          time_scale="tai" if tai else "utc")
+        frame = client.select_time_series(
+            topic, names, start, end, index=index, time_scale="tai" if tai else "utc"
+        )
     frame.index.name = "time_tai" if tai else "time"
     if output_format is OutputFormat.PARQUET:
         if output is None:

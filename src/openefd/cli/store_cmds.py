@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
@@ -19,7 +21,7 @@ from rich.table import Table
 from openefd.cli.common import StoreOption, console, guarded, settings_for
 from openefd.errors import ConfigurationError
 from openefd.ingest.files import load_file
-from openefd.ingest.writer import WriteResult, Writer
+from openefd.ingest.writer import Writer, WriteResult
 from openefd.schema.loader import load_schemas
 from openefd.settings import SchemaMode
 from openefd.store.duckdb_store import DB_FILE, Store
@@ -45,8 +47,10 @@ def init(
     paths = schemas or settings.schemas
     with Store(settings.store, settings=settings) as st:
         if not paths:
-            console.print(f"store ready at {settings.store} (no --schemas given: registry "
-                          f"holds {len(st.registry.names())} topics)")
+            console.print(
+                f"store ready at {settings.store} (no --schemas given: registry "
+                f"holds {len(st.registry.names())} topics)"
+            )
             return
         topics = load_schemas(paths)
         counts = st.register_topics(topics)
@@ -59,16 +63,31 @@ def init(
 
 @guarded
 def load(
-    files: Annotated[list[Path], typer.Argument(help="Files: .lp/.line/.txt line protocol, "
-                                                     ".csv, .parquet (each optionally .gz).")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Files: .lp/.line/.txt line protocol, .csv, .parquet (each optionally .gz)."
+        ),
+    ],
     store: StoreOption = None,
-    topic: Annotated[str | None, typer.Option(
-        help="Topic of CSV/Parquet files [default: the file name without suffixes].")] = None,
-    precision: Annotated[str, typer.Option(
-        help="Line protocol timestamp unit: ns, us, ms, s (as InfluxDB's precision).")] = "ns",
-    schema_mode: Annotated[SchemaMode | None, typer.Option(
-        help="Unknown topics/fields: extend (add them) or strict (reject) "
-             "[default: $OPENEFD_SCHEMA_MODE or extend].", show_default=False)] = None,
+    topic: Annotated[
+        str | None,
+        typer.Option(help="Topic of CSV/Parquet files [default: the file name without suffixes]."),
+    ] = None,
+    precision: Annotated[
+        str,
+        typer.Option(
+            help="Line protocol timestamp unit: ns, us, ms, s (as InfluxDB's precision)."
+        ),
+    ] = "ns",
+    schema_mode: Annotated[
+        SchemaMode | None,
+        typer.Option(
+            help="Unknown topics/fields: extend (add them) or strict (reject) "
+            "[default: $OPENEFD_SCHEMA_MODE or extend].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Load files into the store, each file all-or-nothing.
 
@@ -78,16 +97,27 @@ def load(
     """
     settings = settings_for(store, schema_mode=schema_mode)
     total = WriteResult()
-    with Store(settings.store, settings=settings) as st, Progress(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-        TimeRemainingColumn(), console=console, transient=False,
-    ) as progress:
+    with (
+        Store(settings.store, settings=settings) as st,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        ) as progress,
+    ):
         writer = Writer(st)
         for path in files:
             size = path.stat().st_size if path.is_file() else 0
             task = progress.add_task(path.name, total=size)
-            result = load_file(writer, path, topic=topic, precision=precision,
-                               progress=lambda n, t=task: progress.advance(t, n))
+
+            def advance(n: int, task: TaskID = task) -> None:
+                progress.advance(task, n)
+
+            result = load_file(writer, path, topic=topic, precision=precision, progress=advance)
             progress.update(task, completed=size)
             total.add(result)
     console.print(
@@ -104,13 +134,19 @@ def info(store: StoreOption = None) -> None:
         raise ConfigurationError(f"no openefd store at {settings.store}; run 'openefd init'")
     with Store(settings.store, settings=settings, read_only=True) as st:
         stats = [s for s in st.topic_stats() if s.rows]
-        table = Table(title=f"{settings.store} — {len(st.registry.names())} topics registered, "
-                            f"{len(stats)} with data, {st.size_bytes() / 1e6:.1f} MB")
+        console.print(
+            f"{settings.store}: {len(st.registry.names())} topics registered, "
+            f"{len(stats)} with data, {st.size_bytes() / 1e6:.1f} MB on disk",
+            highlight=False,
+            soft_wrap=True,
+        )
+        table = Table()
         for col in ("topic", "rows", "first (UTC)", "last (UTC)"):
             table.add_column(col, justify="right" if col == "rows" else "left")
         for s in stats:
-            assert s.first_tai_ns is not None and s.last_tai_ns is not None
-            first, last = tai_ns_to_index([s.first_tai_ns, s.last_tai_ns])  # type: ignore[arg-type]
+            assert s.first_tai_ns is not None
+            assert s.last_tai_ns is not None
+            first, last = tai_ns_to_index(np.array([s.first_tai_ns, s.last_tai_ns]))
             table.add_row(s.topic, f"{s.rows:,}", first.isoformat(), last.isoformat())
         console.print(table)
         rows = sum(s.rows for s in stats)

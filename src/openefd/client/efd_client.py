@@ -3,8 +3,9 @@
 Construct either from a store directory or a site alias (``OPENEFD_SITES``)::
 
     client = EfdClientSync("/data/efd")
-    df = client.select_time_series("lsst.sal.MTMount.azimuth", ["actualPosition"],
-                                   Time("2024-05-01T03:00", scale="utc"), TimeDelta(600, format="sec"))
+    df = client.select_time_series(
+        "lsst.sal.MTMount.azimuth", ["actualPosition"],
+        Time("2024-05-01T03:00", scale="utc"), TimeDelta(600, format="sec"))
 
 Times in may be astropy ``Time`` of any scale, aware ``datetime``/``Timestamp``
 or ISO strings (UTC); naive datetimes are rejected. The index of every

@@ -17,7 +17,7 @@ import pandas as pd
 
 from openefd.client.packed import unpack
 from openefd.errors import ConfigurationError, QueryError
-from openefd.ingest.writer import TableData, WriteResult, Writer
+from openefd.ingest.writer import TableData, Writer, WriteResult
 from openefd.query.fields import flat_fields, normalize_field_list
 from openefd.query.select import RowSelect, array_lengths, run_select
 from openefd.schema.model import SAL_INDEX_FIELD
@@ -43,9 +43,9 @@ def resolve_location(location: str | Path, settings: Settings) -> Path:
 
 
 def _time_range(start: Any, end: Any, is_window: bool) -> tuple[int, int]:
-    from astropy.time import TimeDelta
-
     import datetime as dt
+
+    from astropy.time import TimeDelta
 
     begin = to_tai_ns(start, "start")
     if isinstance(end, TimeDelta | dt.timedelta | pd.Timedelta):

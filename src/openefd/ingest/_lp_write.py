@@ -38,7 +38,9 @@ def _check_name(name: object, what: str) -> str:
         raise ValueError(f"{what} {name!r} contains a newline, which line protocol cannot carry")
     if name.endswith("\\"):
         # "a\" followed by a separator would read as an escaped separator.
-        raise ValueError(f"{what} {name!r} ends with a backslash, which line protocol cannot carry")
+        raise ValueError(
+            f"{what} {name!r} ends with a backslash, which line protocol cannot carry"
+        )
     return name
 
 

@@ -22,13 +22,18 @@ import pyarrow.parquet as pq
 from openefd.errors import IngestError, RecordError
 from openefd.ingest.line_protocol import iter_line_protocol
 from openefd.ingest.lp_batches import batches_from_points
-from openefd.ingest.writer import TopicBatch, WriteResult, Writer, table_from_data
+from openefd.ingest.writer import TopicBatch, Writer, WriteResult, table_from_data
 
 __all__ = ["FILE_KINDS", "file_kind", "load_file"]
 
 FILE_KINDS = {
-    ".lp": "line", ".line": "line", ".influx": "line", ".txt": "line",
-    ".csv": "csv", ".parquet": "parquet", ".pq": "parquet",
+    ".lp": "line",
+    ".line": "line",
+    ".influx": "line",
+    ".txt": "line",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
 }
 
 Progress = Callable[[int], None]
@@ -64,24 +69,32 @@ def _open_text(path: Path) -> IO[str]:
 def _counted(lines: IO[str], progress: Progress | None) -> Iterator[str]:
     for line in lines:
         if progress is not None:
-            progress(len(line.encode("utf-8", "surrogateescape")) if not line.isascii() else len(line))
+            progress(
+                len(line.encode("utf-8", "surrogateescape")) if not line.isascii() else len(line)
+            )
         yield line
 
 
-def _load_line_protocol(writer: Writer, path: Path, precision: str,
-                        progress: Progress | None) -> WriteResult:
+def _load_line_protocol(
+    writer: Writer, path: Path, precision: str, progress: Progress | None
+) -> WriteResult:
     result = WriteResult()
     settings = writer.store.settings
     with _open_text(path) as handle, writer.store.transaction():
         try:
             chunks = iter_line_protocol(
-                _counted(handle, progress), source=str(path), precision=precision,
-                max_line_bytes=settings.max_line_bytes, chunk_size=settings.batch_rows,
+                _counted(handle, progress),
+                source=str(path),
+                precision=precision,
+                max_line_bytes=settings.max_line_bytes,
+                chunk_size=settings.batch_rows,
             )
             for points in chunks:
                 result.add(writer.write_batches(batches_from_points(points, str(path))))
         except UnicodeDecodeError as exc:
-            raise IngestError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+            raise IngestError(
+                f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+            ) from exc
     return result
 
 
@@ -94,8 +107,9 @@ def _read_table(path: Path, kind: str) -> pa.Table:
         raise IngestError(f"{path}: cannot read as {kind}: {exc}") from exc
 
 
-def _load_table(writer: Writer, path: Path, kind: str, topic: str,
-                progress: Progress | None) -> WriteResult:
+def _load_table(
+    writer: Writer, path: Path, kind: str, topic: str, progress: Progress | None
+) -> WriteResult:
     table = _read_table(path, kind)
     table, utc = table_from_data(table, str(path))
     first_line = 2 if kind == "csv" else 0
@@ -107,16 +121,23 @@ def _load_table(writer: Writer, path: Path, kind: str, topic: str,
         for offset in range(0, table.num_rows, step):
             part = table.slice(offset, step)
             origins = [f"{path}:{label} {first_line + offset + i}" for i in range(part.num_rows)]
-            batch = TopicBatch(topic, part, None if utc is None else utc[offset:offset + step],
-                               origins)
+            batch = TopicBatch(
+                topic, part, None if utc is None else utc[offset : offset + step], origins
+            )
             result.add(writer.write_batches([batch]))
             if progress is not None:
                 progress(size * part.num_rows // max(table.num_rows, 1))
     return result
 
 
-def load_file(writer: Writer, path: Path | str, *, topic: str | None = None,
-              precision: str = "ns", progress: Progress | None = None) -> WriteResult:
+def load_file(
+    writer: Writer,
+    path: Path | str,
+    *,
+    topic: str | None = None,
+    precision: str = "ns",
+    progress: Progress | None = None,
+) -> WriteResult:
     """Load one file; ``progress`` is called with bytes done since its last call."""
     path = Path(path)
     if not path.is_file():

@@ -121,7 +121,9 @@ def iter_line_protocol(
     return _chunks(reader, iter(lines), chunk_size)
 
 
-def _chunks(reader: LineReader, items: Iterator[str], chunk_size: int) -> Iterator[list[LinePoint]]:
+def _chunks(
+    reader: LineReader, items: Iterator[str], chunk_size: int
+) -> Iterator[list[LinePoint]]:
     points: list[LinePoint] = []
     while batch := list(islice(items, chunk_size)):
         lines = [item[:-1] if item[-1:] == "\n" else item for item in batch]

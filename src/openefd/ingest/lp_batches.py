@@ -29,9 +29,15 @@ def _column(name: str, values: list[Any], origins: Sequence[str], topic: str) ->
         first = next((v for v in values if v is not None), None)
         kind = type(first)
         for i, v in enumerate(values):
-            if v is not None and type(v) is not kind and not (
-                isinstance(v, int | float) and isinstance(first, int | float)
-                and not isinstance(v, bool) and not isinstance(first, bool)
+            if (
+                v is not None
+                and type(v) is not kind
+                and not (
+                    isinstance(v, int | float)
+                    and isinstance(first, int | float)
+                    and not isinstance(v, bool)
+                    and not isinstance(first, bool)
+                )
             ):
                 raise RecordError(
                     f"{origins[i]}: field {name!r} of {topic!r} is {type(v).__name__} here "
@@ -58,7 +64,8 @@ def batches_from_points(points: Sequence[LinePoint], source: str) -> list[TopicB
             columns[name] = _column(name, values, origins, topic)
         utc = np.fromiter(
             (_MISSING if p.timestamp is None else p.timestamp for p in rows),
-            dtype=np.int64, count=len(rows),
+            dtype=np.int64,
+            count=len(rows),
         )
         batches.append(TopicBatch(topic, pa.table(columns), utc, origins))
     return batches

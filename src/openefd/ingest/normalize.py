@@ -43,10 +43,10 @@ def _kind_ok(target: FieldType, source: pa.DataType) -> bool:
     if pa.types.is_null(source):
         return True
     if target is FieldType.STRING:
-        return pa.types.is_string(source) or pa.types.is_large_string(source)
+        return bool(pa.types.is_string(source) or pa.types.is_large_string(source))
     if target is FieldType.BOOLEAN:
-        return pa.types.is_boolean(source)
-    return pa.types.is_integer(source) or pa.types.is_floating(source)
+        return bool(pa.types.is_boolean(source))
+    return bool(pa.types.is_integer(source) or pa.types.is_floating(source))
 
 
 def _first_bad_row(col: pa.ChunkedArray | pa.Array, dtype: pa.DataType) -> int:

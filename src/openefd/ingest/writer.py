@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +28,9 @@ from openefd.store.duckdb_store import Store
 
 __all__ = ["TopicBatch", "WriteResult", "Writer", "table_from_data"]
 
-TableData = pd.DataFrame | pa.Table | Sequence[dict[str, Any]] | dict[str, Sequence[Any]]
+TableData: TypeAlias = (
+    pd.DataFrame | pa.Table | Sequence[dict[str, Any]] | dict[str, Sequence[Any]]
+)
 
 
 @dataclass(slots=True)
@@ -66,8 +68,9 @@ def _table_from_records(records: Sequence[dict[str, Any]], what: str) -> pa.Tabl
     names: dict[str, None] = {}
     for i, record in enumerate(records):
         if not isinstance(record, dict):
-            raise RecordError(f"{what}, row {i}: expected a dict of field values, "
-                              f"got {type(record).__name__}")
+            raise RecordError(
+                f"{what}, row {i}: expected a dict of field values, got {type(record).__name__}"
+            )
         names.update(dict.fromkeys(record))
     return pa.table({name: [r.get(name) for r in records] for name in names})
 

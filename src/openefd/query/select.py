@@ -89,16 +89,25 @@ def build_sql(
     return sql, params
 
 
-_EMPTY_DTYPES = {"DOUBLE": "float64", "BIGINT": "int64", "UBIGINT": "uint64",
-                 "BOOLEAN": "bool", "VARCHAR": "object"}
+_EMPTY_DTYPES = {
+    "DOUBLE": "float64",
+    "BIGINT": "int64",
+    "UBIGINT": "uint64",
+    "BOOLEAN": "bool",
+    "VARCHAR": "object",
+}
 
 
 def _empty(refs: list[ColumnRef], time_scale: str) -> pd.DataFrame:
     """The frame of a topic never written to: no rows, the asked columns."""
     index = tai_ns_to_index(np.empty(0, dtype=np.int64), time_scale)
     return pd.DataFrame(
-        {r.name: pd.Series([], dtype=_EMPTY_DTYPES[output_duckdb_type(r.field.type)])
-         for r in refs}, index=index)
+        {
+            r.name: pd.Series([], dtype=_EMPTY_DTYPES[output_duckdb_type(r.field.type)])
+            for r in refs
+        },
+        index=index,
+    )
 
 
 def run_select(store: Store, req: RowSelect) -> pd.DataFrame:

@@ -59,7 +59,7 @@ class Store:
         if self.path.exists() and not self.path.is_dir():
             raise ConfigurationError(f"store location {self.path} exists and is not a directory")
         self.path.mkdir(parents=True, exist_ok=True)
-        config: dict[str, str | int | bool] = {}
+        config: dict[str, str | bool | int | float | list[str]] = {}
         if self.settings.duckdb_threads:
             config["threads"] = self.settings.duckdb_threads
         if self.settings.duckdb_memory_limit:
@@ -118,7 +118,8 @@ class Store:
                 continue
             rows, first, last = run_one(
                 self.cursor(),
-                f"SELECT count(*), min({TIME_COLUMN}), max({TIME_COLUMN}) FROM {quote_ident(name)}",
+                f"SELECT count(*), min({TIME_COLUMN}), max({TIME_COLUMN}) "
+                f"FROM {quote_ident(name)}",
             ) or (0, None, None)
             stats.append(TopicStats(name, int(rows), first, last))
         return stats

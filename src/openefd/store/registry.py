@@ -165,21 +165,26 @@ class TopicRegistry:
                 for statement in change.ddl:
                     run(self._con, statement)
             version = self.version(schema.name) + 1
-            versions.append((schema.name, version, schema.digest(),
-                             json.dumps(schema.to_json()), now))
+            versions.append(
+                (schema.name, version, schema.digest(), json.dumps(schema.to_json()), now)
+            )
             layouts[schema.name] = json.dumps(change.layout.to_json())
             self._current[schema.name] = schema
             self._versions[schema.name] = version
             self._layouts[schema.name] = change.layout
         if versions:
-            self._bulk_insert(_VERSIONS, ["topic", "version", "digest", "definition",
-                                          "registered_utc"], versions, replace=False)
-            self._bulk_insert(_LAYOUTS, ["topic", "layout"], list(layouts.items()),
-                              replace=True)
+            self._bulk_insert(
+                _VERSIONS,
+                ["topic", "version", "digest", "definition", "registered_utc"],
+                versions,
+                replace=False,
+            )
+            self._bulk_insert(_LAYOUTS, ["topic", "layout"], list(layouts.items()), replace=True)
         return outcomes
 
-    def _bulk_insert(self, table: str, names: list[str], rows: list[tuple[Any, ...]],
-                     *, replace: bool) -> None:
+    def _bulk_insert(
+        self, table: str, names: list[str], rows: list[tuple[Any, ...]], *, replace: bool
+    ) -> None:
         """Insert many rows at once (DuckDB's executemany is slow per row)."""
         batch = pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
         self._con.register("_openefd_registry_rows", batch)
