@@ -33,7 +33,7 @@ StoreOption = Annotated[
     typer.Option(
         "--store",
         "-s",
-        help="Store directory [default: $OPENEFD_STORE or ./openefd-store].",
+        help="Store directory (default: $OPENEFD_STORE, else ./openefd-store).",
         show_default=False,
     ),
 ]

@@ -55,8 +55,8 @@ def demo(
     schemas: Annotated[
         Path | None,
         typer.Option(
-            help="ts_xml sal_interfaces folder [default: $OPENEFD_SCHEMAS, or "
-            "../shared/ts_xml/sal_interfaces when present].",
+            help="ts_xml sal_interfaces folder (default: $OPENEFD_SCHEMAS, or "
+            "../shared/ts_xml/sal_interfaces when present).",
             show_default=False,
         ),
     ] = None,

@@ -72,7 +72,7 @@ def load(
     store: StoreOption = None,
     topic: Annotated[
         str | None,
-        typer.Option(help="Topic of CSV/Parquet files [default: the file name without suffixes]."),
+        typer.Option(help="Topic of CSV/Parquet files (default: the file name without suffixes)."),
     ] = None,
     precision: Annotated[
         str,
@@ -84,7 +84,7 @@ def load(
         SchemaMode | None,
         typer.Option(
             help="Unknown topics/fields: extend (add them) or strict (reject) "
-            "[default: $OPENEFD_SCHEMA_MODE or extend].",
+            "(default: $OPENEFD_SCHEMA_MODE, else extend).",
             show_default=False,
         ),
     ] = None,
