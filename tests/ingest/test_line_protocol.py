@@ -713,6 +713,7 @@ _TRICKY_VALUES = [
     "=",
 ]
 _TOKENS = st.text(st.sampled_from(list('mk"tTfFiu0123456789.-+eE_N=')), max_size=5)
+_NAME_TOKENS = st.sampled_from(["m", "k", "f", "x_1", "T"]) | _TOKENS
 _VALUE_TEXTS = st.sampled_from(_TRICKY_VALUES) | _TOKENS
 _STAMPS = st.sampled_from(["", "0", "-5", "17", "1.5", '"1"', "-", "+5", "9223372036854775807"])
 
@@ -720,11 +721,11 @@ _STAMPS = st.sampled_from(["", "0", "-5", "17", "1.5", '"1"', "-", "+5", "922337
 @st.composite
 def _simple_lines(draw: st.DrawFn) -> str:
     """ASCII lines without backslashes, built like line protocol, often broken."""
-    key = draw(_TOKENS)
+    key = draw(_NAME_TOKENS)
     for _ in range(draw(st.integers(0, 2))):
-        key += f",{draw(_TOKENS)}={draw(_TOKENS)}"
-    pairs = [f"{draw(_TOKENS)}={draw(_VALUE_TEXTS)}" for _ in range(draw(st.integers(1, 3)))]
-    line = f"{key}{draw(st.sampled_from([' ', '  ', ',']))}{','.join(pairs)}"
+        key += f",{draw(_NAME_TOKENS)}={draw(_NAME_TOKENS)}"
+    pairs = [f"{draw(_NAME_TOKENS)}={draw(_VALUE_TEXTS)}" for _ in range(draw(st.integers(1, 3)))]
+    line = f"{key}{draw(st.sampled_from([' ', ' ', '  ', ',']))}{','.join(pairs)}"
     stamp = draw(_STAMPS | _TOKENS)
     return line if not stamp else f"{line}{draw(st.sampled_from([' ', '  ']))}{stamp}"
 

@@ -58,7 +58,7 @@ def fail_on_errors() -> Iterator[None]:
     try:
         yield
     except OpenEfdError as exc:
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from exc
     except KeyboardInterrupt:
         err_console.print("interrupted")
