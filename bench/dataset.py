@@ -32,6 +32,7 @@ from openefd.timescales import NS_PER_S, utc_to_tai_ns
 
 __all__ = [
     "FAST_HZ",
+    "FAST_PERIOD_NS",
     "FAST_TOPIC",
     "START_UTC_NS",
     "DatasetShape",

@@ -121,9 +121,7 @@ def _section(run: Run) -> str:
         "| --- | ---: | --- | --- | --- |",
     ]
     for m in run.metrics:
-        lines.append(
-            f"| {m.name} | {m.value} | {m.detail} | {m.target or '—'} | {m.verdict} |"
-        )
+        lines.append(f"| {m.name} | {m.value} | {m.detail} | {m.target or '—'} | {m.verdict} |")
     if run.notes:
         lines.append("")
         lines.extend(f"- {note}" for note in run.notes)

@@ -200,7 +200,21 @@ def test_cli_reference_is_current(tmp_path: Path) -> None:
     doc = Path(__file__).resolve().parents[2] / "docs" / "reference" / "cli.md"
     typer_exe = Path(sys.executable).parent / "typer"
     out = tmp_path / "cli.md"
-    subprocess.run([str(typer_exe), "openefd.cli.main", "utils", "docs", "--name", "openefd",
-                    "--output", str(out)], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            str(typer_exe),
+            "openefd.cli.main",
+            "utils",
+            "docs",
+            "--name",
+            "openefd",
+            "--output",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     assert doc.read_text() == out.read_text(), (
-        "regenerate: typer openefd.cli.main utils docs --name openefd --output " + str(doc))
+        "regenerate: typer openefd.cli.main utils docs --name openefd --output " + str(doc)
+    )

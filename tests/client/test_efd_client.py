@@ -20,7 +20,9 @@ from astropy.time import Time, TimeDelta
 from openefd.client.efd_client import EfdClient, EfdClientSync
 from openefd.errors import (
     ConfigurationError,
+    LineProtocolError,
     QueryError,
+    RecordError,
     TimeValueError,
     UnknownFieldError,
     UnknownTopicError,
@@ -233,3 +235,25 @@ def test_locations(tmp_path: Path) -> None:
     settings = Settings(sites={"summit": str(tmp_path / "s")})
     with EfdClientSync("summit", settings=settings, create=True) as efd:
         assert efd.get_topics() == []
+
+
+def test_write_line_protocol_text(store_path: Path, strict_settings: Settings) -> None:
+    text = (
+        "lsst.sal.MTMount.azimuth actualPosition=1.5,private_seqNum=1i 1714532400000000000\n"
+        "lsst.sal.MTMount.elevation actualPosition=45.0,private_seqNum=1i 1714532400000\n"
+    )
+    with EfdClientSync(store_path, settings=strict_settings) as efd:
+        with pytest.raises(RecordError, match=r"<text>:2: time 1714532400000 ns is before 1972"):
+            efd.write_line_protocol(text)
+        assert efd.get_topics() == []
+        result = efd.write_line_protocol(text.replace("400000\n", "400000000000\n"))
+        assert result.rows_written == 2
+        with pytest.raises(LineProtocolError, match="<text>:2"):
+            efd.write_line_protocol("lsst.sal.MTMount.azimuth a=1 1\nbroken\n")
+        ms = efd.write_line_protocol(
+            "lsst.sal.MTMount.azimuth actualPosition=2.5,private_seqNum=2i 1714532401000\n",
+            precision="ms",
+        )
+        assert ms.rows_written == 1
+        got = efd.select_top_n(AZ, "actualPosition", 1)
+    assert got.index[0] == pd.Timestamp("2024-05-01T03:00:01", tz="UTC")

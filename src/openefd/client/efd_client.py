@@ -167,6 +167,10 @@ class EfdClientSync:
         """Write rows (DataFrame, Arrow table, records); all-or-nothing, idempotent."""
         return self._impl.write(topic, data)
 
+    def write_line_protocol(self, text: str, precision: str = "ns") -> WriteResult:
+        """Write InfluxDB line protocol text (the EFD's layout); all-or-nothing, idempotent."""
+        return self._impl.write_line_protocol(text, precision)
+
 
 class EfdClient:
     """Async EFD client on an embedded store (``lsst_efd_client.EfdClient``'s API).
@@ -291,3 +295,6 @@ class EfdClient:
 
     async def write(self, topic: str, data: TableData) -> WriteResult:
         return await asyncio.to_thread(self._sync.write, topic, data)
+
+    async def write_line_protocol(self, text: str, precision: str = "ns") -> WriteResult:
+        return await asyncio.to_thread(self._sync.write_line_protocol, text, precision)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from openefd.client.packed import unpack
 from openefd.errors import ConfigurationError, QueryError
+from openefd.ingest.lp_batches import write_line_protocol
 from openefd.ingest.writer import TableData, Writer, WriteResult
 from openefd.query.fields import flat_fields, normalize_field_list
 from openefd.query.select import RowSelect, array_lengths, run_select
@@ -218,3 +219,6 @@ class EmbeddedClient:
 
     def write(self, topic: str, data: TableData) -> WriteResult:
         return Writer(self.store).write(topic, data)
+
+    def write_line_protocol(self, text: str, precision: str = "ns") -> WriteResult:
+        return write_line_protocol(Writer(self.store), text, precision=precision)

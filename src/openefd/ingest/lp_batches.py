@@ -14,10 +14,10 @@ import numpy as np
 import pyarrow as pa
 
 from openefd.errors import RecordError
-from openefd.ingest.line_protocol import LinePoint
-from openefd.ingest.writer import TopicBatch
+from openefd.ingest.line_protocol import LinePoint, parse_line_protocol
+from openefd.ingest.writer import TopicBatch, Writer, WriteResult
 
-__all__ = ["batches_from_points"]
+__all__ = ["batches_from_points", "write_line_protocol"]
 
 _MISSING = np.iinfo(np.int64).min
 
@@ -69,3 +69,16 @@ def batches_from_points(points: Sequence[LinePoint], source: str) -> list[TopicB
         )
         batches.append(TopicBatch(topic, pa.table(columns), utc, origins))
     return batches
+
+
+def write_line_protocol(
+    writer: Writer, text: str, *, source: str = "<text>", precision: str = "ns"
+) -> WriteResult:
+    """Parse and write line protocol text; all of it is stored or none."""
+    points = parse_line_protocol(
+        text,
+        source=source,
+        precision=precision,
+        max_line_bytes=writer.store.settings.max_line_bytes,
+    )
+    return writer.write_batches(batches_from_points(points, source))

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from openefd.errors import RecordError, TimeValueError
 from openefd.store.columns import TIME_COLUMN
-from openefd.timescales import seconds_to_ns, utc_to_tai_ns
+from openefd.timescales import UTC_EARLIEST_NS, seconds_to_ns, utc_to_tai_ns
 
 __all__ = ["TIME_FIELD", "row_times_tai_ns", "utc_ns_from_arrow"]
 
@@ -83,6 +83,15 @@ def row_times_tai_ns(
         return np.asarray(col.cast(pa.int64()).to_numpy(), dtype=np.int64)
     tai = np.full(n, _MISSING, dtype=np.int64)
     missing = np.ones(n, dtype=bool)
+    if utc_ns is not None:
+        early = (utc_ns != _MISSING) & (utc_ns < UTC_EARLIEST_NS)
+        if early.any():
+            first = int(np.argmax(early))
+            where = origins[first] if origins is not None else f"row {first}"
+            raise RecordError(
+                f"{what}, {where}: time {int(utc_ns[first])} ns is before 1972-01-01 UTC, "
+                "which is not supported (wrong precision? line protocol defaults to ns)"
+            )
     try:
         if utc_ns is not None:
             have = utc_ns != _MISSING
