@@ -40,7 +40,7 @@ from bench.dataset import (
     topics,
 )
 from bench.results import Metric, Run, append_results, git_commit, machine
-from openefd.client.efd_client import EfdClientSync
+from openefd.client import EfdClientSync
 from openefd.ingest.writer import Writer
 from openefd.settings import Settings
 from openefd.store.duckdb_store import Store
@@ -236,8 +236,10 @@ def queries(store_dir: Path, shape: DatasetShape, repeat: int) -> QueryResult:
             params = [begin, begin + WINDOW_S * NS_PER_S]
 
             def call() -> None:
-                result = cursor.execute(range_sql, params)
-                rows = len(result.df()) if as_frame else result.to_arrow_table().num_rows
+                if as_frame:
+                    rows = len(cursor.execute(range_sql, params).df())
+                else:
+                    rows = cursor.sql(range_sql, params=params).to_arrow_table().num_rows
                 if rows != WINDOW_ROWS:
                     raise SystemExit(f"SQL select returned {rows} rows; expected {WINDOW_ROWS}")
 
@@ -481,7 +483,7 @@ def run(args: argparse.Namespace) -> int:
             commit=git_commit(),
             machine=machine(),
             software=_software(),
-            command="scripts/bench " + shlex.join(sys.argv[1:]),
+            command=shlex.join(["scripts/bench", *sys.argv[1:]]),
             dataset=dataset,
             metrics=metrics,
             notes=[

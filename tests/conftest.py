@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from openefd.client.efd_client import EfdClientSync
+from openefd.client import EfdClientSync
 from openefd.schema.model import TopicSchema
 from openefd.schema.sal_xml import load_sal_xml
 from openefd.settings import SchemaMode, Settings

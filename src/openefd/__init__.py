@@ -5,7 +5,7 @@ file and read with the ``lsst-efd-client`` API. Canonical time inside is TAI
 nanoseconds; see :mod:`openefd.timescales`.
 """
 
-from openefd.client.efd_client import EfdClient, EfdClientSync
+from openefd.client import EfdClient, EfdClientSync
 from openefd.errors import (
     ConfigurationError,
     IngestError,

@@ -13,7 +13,7 @@ from astropy.time import Time
 from typer.testing import CliRunner
 
 from openefd.cli.main import app
-from openefd.client.efd_client import EfdClientSync
+from openefd.client import EfdClientSync
 from openefd.ingest.line_protocol import format_line
 
 AZ = "lsst.sal.MTMount.azimuth"

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from astropy.time import Time, TimeDelta
 
-from openefd.client.efd_client import EfdClient, EfdClientSync
+from openefd.client import EfdClient, EfdClientSync
 from openefd.errors import (
     ConfigurationError,
     LineProtocolError,

@@ -18,7 +18,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from openefd.cli.common import StoreOption, console, guarded, settings_for
-from openefd.client.efd_client import EfdClientSync
+from openefd.client import EfdClientSync
 from openefd.ingest.writer import Writer
 from openefd.sample import sample_topics
 from openefd.schema.loader import load_schemas

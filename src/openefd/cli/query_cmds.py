@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from openefd.cli.common import StoreOption, console, guarded, settings_for
-from openefd.client.efd_client import EfdClientSync
+from openefd.client import EfdClientSync
 from openefd.errors import ConfigurationError
 
 __all__ = ["fields", "get", "schema", "topics"]

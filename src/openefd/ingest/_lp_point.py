@@ -4,7 +4,8 @@
 line of an EFD export) with ``str.split`` and ``str.partition``; it gives
 up on anything unusual, and :func:`~openefd.ingest._lp_scan.scan_line`
 parses that line instead. The two agree on every line the fast path
-accepts; the tests check this on generated lines.
+accepts; the tests check this on generated lines. The fast path never
+raises, so every error message comes from the scanner.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from openefd.ingest._lp_values import (
     MIN_TIME_NS,
     RESERVED_KEYS,
     FieldValue,
+    LineSyntaxError,
     parse_scalar,
 )
 
@@ -84,11 +86,10 @@ _FLOAT_TEXT: Final = "0123456789.eE-"
 def parse_simple(line: str, line_number: int, multiplier: int) -> LinePoint | None:
     """Parse an ASCII ``line`` without backslashes, or ``None``: "use the scanner".
 
-    The line must not start with whitespace or ``#``. Raises only for a bad
-    field value in an otherwise sound line, through :func:`parse_scalar`,
-    so with the scanner's message. A string value holding a space or a
-    comma is cut apart by the splits, fails the quote checks and goes to
-    the scanner.
+    The line must not start with whitespace or ``#``. Never raises: for a
+    malformed line the scanner finds the first fault and says what it is.
+    A string value holding a space or a comma is cut apart by the splits,
+    fails the quote checks and goes to the scanner too.
     """
     parts = line.split(" ")
     if len(parts) == 2:
@@ -117,36 +118,31 @@ def parse_simple(line: str, line_number: int, multiplier: int) -> LinePoint | No
     if not measurement:
         return None
     fields: dict[str, FieldValue] = {}
-    for pair in field_set.split(","):
-        name, _, text = pair.partition("=")
-        if not name or not text or name in RESERVED_KEYS:
-            return None
-        last = text[-1]
-        if last in "0123456789.":
-            try:
-                number = float(text)
-            except ValueError:
-                if text[0] == '"':  # a string cut apart at a space or comma
-                    return None
-                number = parse_scalar(text, name)  # raises, saying why
-            # float() also takes "+1", "1_0", " 1", and overflows to inf.
-            if text.strip(_FLOAT_TEXT) or number - number:
-                number = parse_scalar(text, name)
-            fields[name] = number
-        elif last == '"':
-            if text[0] != '"' or text.count('"') != 2:
+    try:
+        for pair in field_set.split(","):
+            name, _, text = pair.partition("=")
+            if not name or not text:
                 return None
-            fields[name] = text[1:-1]
-        elif last == "i" and len(text) < 20 and text[:-1].isdigit():
-            fields[name] = int(text[:-1])
-        else:
-            boolean = BOOLEANS.get(text)
-            if boolean is None:
-                if text[0] == '"':
+            last = text[-1]
+            if last in "0123456789.":
+                number = float(text)
+                # float() also takes "+1", "1_0", " 1", and overflows to inf.
+                if text.strip(_FLOAT_TEXT) or number - number:
+                    number = float(parse_scalar(text, name))
+                fields[name] = number
+            elif last == '"':
+                if text[0] != '"' or text.count('"') != 2:
                     return None
-                fields[name] = parse_scalar(text, name)
+                fields[name] = text[1:-1]
+            elif last == "i" and len(text) < 20 and text[:-1].isdigit():
+                fields[name] = int(text[:-1])
             else:
-                fields[name] = boolean
+                boolean = BOOLEANS.get(text)
+                fields[name] = parse_scalar(text, name) if boolean is None else boolean
+    except (ValueError, LineSyntaxError):
+        return None
+    if "time" in fields or "_field" in fields or "_measurement" in fields:
+        return None  # RESERVED_KEYS, checked once per line
     point: LinePoint = _new_object(LinePoint)
     _set_measurement(point, measurement)
     _set_tags(point, tags)

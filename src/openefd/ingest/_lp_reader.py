@@ -86,14 +86,14 @@ class LineReader:
                         number,
                     )
                 first = line[0]
-                if first == "#":
-                    continue
                 try:
-                    if first != " " and first != "\t" and "\\" not in line and line.isascii():
+                    if first not in "# \t" and "\\" not in line and line.isascii():
                         point = parse_simple(line, number, multiplier)
                         if point is not None:
                             append(point)
                             continue
+                    elif first == "#":
+                        continue
                     scanned = scan_line(line)
                     if scanned is None:  # blank or comment after leading whitespace
                         continue

@@ -1,16 +1,26 @@
-"""The client's operations on an embedded store (blocking).
+"""``EfdClientSync``: the ``lsst-efd-client`` API, blocking, on an embedded store.
 
-``EfdClientSync`` exposes these directly; ``EfdClient`` runs them in a worker
-thread. Semantics follow ``lsst-efd-client``: ranges include both ends
+Construct it from a store directory or a site alias (``OPENEFD_SITES``)::
+
+    efd = EfdClientSync("/data/efd")
+    df = efd.select_time_series(
+        "lsst.sal.MTMount.azimuth", ["actualPosition"],
+        Time("2024-05-01T03:00", scale="utc"), TimeDelta(600, format="sec"))
+
+Semantics follow ``lsst-efd-client``: ranges include both ends
 (``time >= start AND time <= end``), ``select_top_n`` cuts with
 ``time < time_cut`` and returns newest first, and ``index`` filters on
-``salIndex`` when it is truthy.
+``salIndex`` when it is truthy. Times in may be astropy ``Time`` of any
+scale, aware ``datetime``/``Timestamp`` or ISO strings (UTC); naive datetimes
+are rejected. Every DataFrame index is tz-aware UTC unless
+``time_scale="tai"`` asks for naive TAI.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import pandas as pd
@@ -27,7 +37,7 @@ from openefd.settings import Settings
 from openefd.store.duckdb_store import DB_FILE, Store
 from openefd.timeinput import duration_to_ns, to_tai_ns
 
-__all__ = ["EmbeddedClient", "resolve_location"]
+__all__ = ["EfdClientSync", "resolve_location"]
 
 
 def resolve_location(location: str | Path, settings: Settings) -> Path:
@@ -57,30 +67,55 @@ def _time_range(start: Any, end: Any, is_window: bool) -> tuple[int, int]:
     return begin, to_tai_ns(end, "end")
 
 
-class EmbeddedClient:
-    """EFD client operations on the store in directory ``path``."""
+class EfdClientSync:
+    """Blocking EFD client on an embedded store (``lsst_efd_client.EfdClientSync``'s API).
 
-    def __init__(self, path: Path, settings: Settings, *, create: bool = False) -> None:
+    Parameters
+    ----------
+    location
+        Store directory or site alias.
+    create
+        Create an empty store when none exists there (default: error).
+    settings
+        Settings to use instead of those from the environment.
+    """
+
+    def __init__(
+        self, location: str | Path, *, create: bool = False, settings: Settings | None = None
+    ) -> None:
+        self.settings = settings or Settings()
+        path = resolve_location(location, self.settings)
         if not create and not (path / DB_FILE).exists():
             raise ConfigurationError(
                 f"no openefd store at {path}; create one with 'openefd init --store {path}' "
                 "or pass create=True"
             )
-        self.store = Store(path, settings=settings)
+        self.store = Store(path, settings=self.settings)
 
     def close(self) -> None:
         self.store.close()
 
+    def __enter__(self) -> EfdClientSync:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
     def get_topics(self) -> list[str]:
+        """Topics that hold data, sorted (as SHOW MEASUREMENTS lists them)."""
         return self.store.registry.tables()
 
     def get_fields(self, topic_name: str) -> list[str]:
+        """Every field of a topic as the EFD names them (arrays flattened), sorted."""
         layout = self.store.layout(topic_name)
         if not self.store.registry.has_table(topic_name):
             return flat_fields(layout)
         return flat_fields(layout, array_lengths(self.store, layout))
 
     def get_schema(self, topic: str) -> pd.DataFrame:
+        """name, description, units, aunits (astropy unit or None), is_array per field."""
         self.store.layout(topic)
         schema = self.store.registry.current(topic)
         assert schema is not None
@@ -133,6 +168,12 @@ class EmbeddedClient:
         *,
         time_scale: str = "utc",
     ) -> pd.DataFrame:
+        """Rows with ``start <= time <= end``, or a window of width ``end`` centred on ``start``.
+
+        ``end`` may be a time or a duration (astropy ``TimeDelta``, ``timedelta``).
+        ``convert_influx_index`` is accepted for compatibility and has no effect:
+        the index is always computed from the canonical TAI time.
+        """
         begin, finish = _time_range(start, end, is_window)
         req = RowSelect(
             topic_name,
@@ -156,6 +197,7 @@ class EmbeddedClient:
         *,
         time_scale: str = "utc",
     ) -> pd.DataFrame:
+        """The ``num`` most recent rows (before ``time_cut`` if given), newest first."""
         if not isinstance(num, int) or num < 0:
             raise QueryError(f"num must be a whole number ≥ 0, got {num!r}")
         cut = to_tai_ns(time_cut, "time_cut") if time_cut is not None else None
@@ -186,6 +228,7 @@ class EmbeddedClient:
         convert_influx_index: bool = False,
         use_old_csc_indexing: bool = False,
     ) -> pd.DataFrame:
+        """Packed array samples unpacked to one row each, with a ``times`` column."""
         bases = normalize_field_list(base_fields)
         every = self.get_fields(topic_name)
         wanted = [f for b in bases for f in every if f.startswith(b) and f[len(b) :].isdigit()]
@@ -204,7 +247,7 @@ class EmbeddedClient:
     def get(
         self, name: str, start: Any, end: Any, *, index: int | None = None, time_scale: str = "utc"
     ) -> pd.DataFrame:
-        """DMTN-082 sugar: ``get("MTM1M3.forceActuatorData.zForce", start, end)``."""
+        """``get("MTM1M3.forceActuatorData.zForce", start, end)``: an array gives all elements."""
         parts = name.split(".")
         if len(parts) < 3:
             raise QueryError(
@@ -218,7 +261,9 @@ class EmbeddedClient:
         )
 
     def write(self, topic: str, data: TableData) -> WriteResult:
+        """Write rows (DataFrame, Arrow table, records); all-or-nothing, idempotent."""
         return Writer(self.store).write(topic, data)
 
     def write_line_protocol(self, text: str, precision: str = "ns") -> WriteResult:
+        """Write InfluxDB line protocol text (the EFD's layout); all-or-nothing, idempotent."""
         return write_line_protocol(Writer(self.store), text, precision=precision)

@@ -1,0 +1,151 @@
+"""``EfdClient``: the ``lsst-efd-client`` async API on an embedded store.
+
+Every call runs :class:`~openefd.client.sync_client.EfdClientSync`'s method
+in a worker thread, so the event loop stays free; arguments and results are
+the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pandas as pd
+
+from openefd.client.sync_client import EfdClientSync
+from openefd.ingest.writer import TableData, WriteResult
+from openefd.settings import Settings
+
+__all__ = ["EfdClient"]
+
+
+class EfdClient:
+    """Async EFD client on an embedded store (``lsst_efd_client.EfdClient``'s API).
+
+    Every query runs in a worker thread, so the event loop stays free.
+    """
+
+    def __init__(
+        self, location: str | Path, *, create: bool = False, settings: Settings | None = None
+    ) -> None:
+        self._sync = EfdClientSync(location, create=create, settings=settings)
+
+    @property
+    def sync(self) -> EfdClientSync:
+        """The blocking client this one delegates to."""
+        return self._sync
+
+    def close(self) -> None:
+        self._sync.close()
+
+    async def __aenter__(self) -> EfdClient:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    async def get_topics(self) -> list[str]:
+        return await asyncio.to_thread(self._sync.get_topics)
+
+    async def get_fields(self, topic_name: str) -> list[str]:
+        return await asyncio.to_thread(self._sync.get_fields, topic_name)
+
+    async def get_schema(self, topic: str) -> pd.DataFrame:
+        return await asyncio.to_thread(self._sync.get_schema, topic)
+
+    async def select_time_series(
+        self,
+        topic_name: str,
+        fields: str | Sequence[str],
+        start: Any,
+        end: Any,
+        is_window: bool = False,
+        index: int | None = None,
+        convert_influx_index: bool = False,
+        use_old_csc_indexing: bool = False,
+        *,
+        time_scale: str = "utc",
+    ) -> pd.DataFrame:
+        return await asyncio.to_thread(
+            self._sync.select_time_series,
+            topic_name,
+            fields,
+            start,
+            end,
+            is_window,
+            index,
+            convert_influx_index,
+            use_old_csc_indexing,
+            time_scale=time_scale,
+        )
+
+    async def select_top_n(
+        self,
+        topic_name: str,
+        fields: str | Sequence[str],
+        num: int,
+        time_cut: Any = None,
+        index: int | None = None,
+        convert_influx_index: bool = False,
+        use_old_csc_indexing: bool = False,
+        *,
+        time_scale: str = "utc",
+    ) -> pd.DataFrame:
+        return await asyncio.to_thread(
+            self._sync.select_top_n,
+            topic_name,
+            fields,
+            num,
+            time_cut,
+            index,
+            convert_influx_index,
+            use_old_csc_indexing,
+            time_scale=time_scale,
+        )
+
+    async def select_packed_time_series(
+        self,
+        topic_name: str,
+        base_fields: str | Sequence[str],
+        start: Any,
+        end: Any,
+        is_window: bool = False,
+        index: int | None = None,
+        ref_timestamp_col: str = "cRIO_timestamp",
+        ref_timestamp_fmt: str = "unix_tai",
+        ref_timestamp_scale: str = "tai",
+        convert_influx_index: bool = False,
+        use_old_csc_indexing: bool = False,
+    ) -> pd.DataFrame:
+        return await asyncio.to_thread(
+            self._sync.select_packed_time_series,
+            topic_name,
+            base_fields,
+            start,
+            end,
+            is_window,
+            index,
+            ref_timestamp_col,
+            ref_timestamp_fmt,
+            ref_timestamp_scale,
+            convert_influx_index,
+            use_old_csc_indexing,
+        )
+
+    async def get(
+        self, name: str, start: Any, end: Any, *, index: int | None = None, time_scale: str = "utc"
+    ) -> pd.DataFrame:
+        return await asyncio.to_thread(
+            self._sync.get, name, start, end, index=index, time_scale=time_scale
+        )
+
+    async def write(self, topic: str, data: TableData) -> WriteResult:
+        return await asyncio.to_thread(self._sync.write, topic, data)
+
+    async def write_line_protocol(self, text: str, precision: str = "ns") -> WriteResult:
+        return await asyncio.to_thread(self._sync.write_line_protocol, text, precision)
