@@ -92,16 +92,17 @@ def parse_simple(line: str, line_number: int, multiplier: int) -> LinePoint | No
     fails the quote checks and goes to the scanner too.
     """
     parts = line.split(" ")
-    if len(parts) == 2:
-        key, field_set = parts
-        timestamp = None
-    elif len(parts) == 3:
+    if len(parts) == 3:
         key, field_set, stamp = parts
         if not (stamp.isdigit() or (stamp[:1] == "-" and stamp[1:].isdigit())):
             return None
-        timestamp = int(stamp) * multiplier
-        if not MIN_TIME_NS <= timestamp <= MAX_TIME_NS:
+        nanoseconds = int(stamp) * multiplier
+        if not MIN_TIME_NS <= nanoseconds <= MAX_TIME_NS:
             return None
+        timestamp: int | None = nanoseconds
+    elif len(parts) == 2:
+        key, field_set = parts
+        timestamp = None
     else:
         return None
     tags: dict[str, str] = {}
@@ -134,8 +135,8 @@ def parse_simple(line: str, line_number: int, multiplier: int) -> LinePoint | No
                 if text[0] != '"' or text.count('"') != 2:
                     return None
                 fields[name] = text[1:-1]
-            elif last == "i" and len(text) < 20 and text[:-1].isdigit():
-                fields[name] = int(text[:-1])
+            elif last == "i" and len(text) < 20 and (digits := text[:-1]).isdigit():
+                fields[name] = int(digits)  # below 20 characters: no overflow
             else:
                 boolean = BOOLEANS.get(text)
                 fields[name] = parse_scalar(text, name) if boolean is None else boolean

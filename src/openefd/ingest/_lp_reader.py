@@ -71,11 +71,13 @@ class LineReader:
         multiplier = self.multiplier
         quick_limit = self.max_line_bytes // 4  # a character is at most 4 bytes
         number = self.line_number
+        pending = bool(self.pending)
         try:
             for raw in lines:
                 number += 1
-                if self.pending:
+                if pending:
                     self._resume(raw, number, out)
+                    pending = bool(self.pending)
                     continue
                 line = raw[:-1] if crlf and raw[-1:] == "\r" else raw
                 if not line:
@@ -104,6 +106,7 @@ class LineReader:
                     self.pending = [raw]
                     self.pending_bytes = _utf8_length(raw)
                     self.pending_start = number
+                    pending = True
                     continue
                 except LineSyntaxError as exc:
                     raise self._error(exc.reason, number) from None

@@ -47,7 +47,7 @@ every malformed line, goes through a careful scanner.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from itertools import islice
+from itertools import islice, repeat
 
 from openefd.ingest._lp_point import LinePoint
 from openefd.ingest._lp_reader import LineReader
@@ -121,16 +121,26 @@ def iter_line_protocol(
     return _chunks(reader, iter(lines), chunk_size)
 
 
+def _lines_of(items: list[str]) -> tuple[list[str], bool]:
+    """The physical lines of ``items`` (no ``\n``), and whether any has a ``\r``."""
+    joined = "".join(items)
+    if all(map(str.endswith, items, repeat("\n"))) and joined.count("\n") == len(items):
+        lines = joined.split("\n")  # the usual file: one line per item
+        del lines[-1]
+    else:
+        lines = [item[:-1] if item[-1:] == "\n" else item for item in items]
+        if "\n" in "".join(lines):  # an item held more than one line
+            lines = [part for line in lines for part in line.split("\n")]
+    return lines, "\r" in joined
+
+
 def _chunks(
     reader: LineReader, items: Iterator[str], chunk_size: int
 ) -> Iterator[list[LinePoint]]:
     points: list[LinePoint] = []
     while batch := list(islice(items, chunk_size)):
-        lines = [item[:-1] if item[-1:] == "\n" else item for item in batch]
-        joined = "".join(lines)
-        if "\n" in joined:  # an item held more than one line
-            lines = [part for line in lines for part in line.split("\n")]
-        reader.feed(lines, points, crlf="\r" in joined)
+        lines, crlf = _lines_of(batch)
+        reader.feed(lines, points, crlf=crlf)
         while len(points) >= chunk_size:
             yield points[:chunk_size]
             del points[:chunk_size]
