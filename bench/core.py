@@ -108,7 +108,9 @@ def load(store_dir: Path, shape: DatasetShape, slice_s: int) -> LoadResult:
             TextColumn("{task.fields[rate]}"),
             TimeElapsedColumn(),
         )
-        with Progress(*columns, transient=False) as progress:
+        # One import, one transaction (as `openefd load` treats a file): DuckDB then
+        # writes full row groups straight to the file instead of through its WAL.
+        with Progress(*columns, transient=False) as progress, store.transaction():
             task = progress.add_task("load", total=n_slices, slice=f"{slice_s // 60} min", rate="")
             for piece in slices(shape, slice_s):
                 for topic, table in piece.tables:
@@ -133,7 +135,8 @@ def load(store_dir: Path, shape: DatasetShape, slice_s: int) -> LoadResult:
                 progress.update(
                     task, advance=1, rate=f"{result.values / spent / 1e6:.1f} M values/s"
                 )
-        t0 = time.perf_counter()
+            t0 = time.perf_counter()
+        # The commit (at the end of the with-block above) and a checkpoint are part of the load.
         store.cursor().execute("CHECKPOINT").fetchall()
         result.checkpoint_s = time.perf_counter() - t0
         rows = result.fast_rows + result.slow_rows
@@ -363,7 +366,7 @@ def _metrics(shape: DatasetShape, loaded: LoadResult | None, q: QueryResult) -> 
                 "bulk load, values/s",
                 f"{rate / 1e6:.2f} M",
                 f"{loaded.values:,} values in {loaded.total_s:.1f} s "
-                f"(writes {loaded.fast_s + loaded.slow_s:.1f} s + final checkpoint "
+                f"(writes {loaded.fast_s + loaded.slow_s:.1f} s + commit and checkpoint "
                 f"{loaded.checkpoint_s:.1f} s)",
                 "≥ 5 M",
                 rate >= LOAD_TARGET_VALUES_S,
@@ -458,7 +461,8 @@ def run(args: argparse.Namespace) -> int:
     dataset = (
         f"{shape.topics} topics (1 at {FAST_HZ} Hz × {shape.fast_fields} fields, 100 at 1 Hz × "
         f"{shape.slow_fields} fields), {shape.hours:g} h, {shape.rows:,} rows, "
-        f"{shape.values:,} values; written {args.slice_minutes} min per call and topic"
+        f"{shape.values:,} values; written {args.slice_minutes} min per call and topic, "
+        "all calls in one transaction (one import, as openefd load does per file)"
     )
     _say(f"data set: {dataset}")
     with tempfile.TemporaryDirectory(prefix="openefd-bench-") as tmp:

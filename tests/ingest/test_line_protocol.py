@@ -736,6 +736,9 @@ def _simple_lines(draw: st.DrawFn) -> str:
 @example('m s="a"b')
 @example('m f=1 t="x"')
 @example("m f=1 -9223372036854775808")
+@example("m f=1 1.5")
+@example("m f=1 --5")
+@example("m =1,f=2")
 def test_fast_path_agrees_with_the_scanner(line: str) -> None:
     fast = parse_simple(line, 1, 1)  # never raises: errors come from the scanner
     if fast is None:

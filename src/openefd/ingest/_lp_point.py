@@ -81,6 +81,8 @@ def make_point(
 
 # float() takes a text made only of these exactly when line protocol does.
 _FLOAT_TEXT: Final = "0123456789.eE-"
+_DIGITS: Final = frozenset("0123456789")
+_SIGNED_DIGITS: Final = frozenset("-0123456789")
 
 
 def parse_simple(line: str, line_number: int, multiplier: int) -> LinePoint | None:
@@ -94,9 +96,13 @@ def parse_simple(line: str, line_number: int, multiplier: int) -> LinePoint | No
     parts = line.split(" ")
     if len(parts) == 3:
         key, field_set, stamp = parts
-        if not (stamp.isdigit() or (stamp[:1] == "-" and stamp[1:].isdigit())):
+        # int() also takes "+1", "1_0" and surrounding whitespace.
+        if stamp[-1:] not in _DIGITS or stamp[0] not in _SIGNED_DIGITS or "_" in stamp:
             return None
-        nanoseconds = int(stamp) * multiplier
+        try:
+            nanoseconds = int(stamp) * multiplier
+        except ValueError:  # "1.5", "--1"
+            return None
         if not MIN_TIME_NS <= nanoseconds <= MAX_TIME_NS:
             return None
         timestamp: int | None = nanoseconds
@@ -122,9 +128,7 @@ def parse_simple(line: str, line_number: int, multiplier: int) -> LinePoint | No
     try:
         for pair in field_set.split(","):
             name, _, text = pair.partition("=")
-            if not name or not text:
-                return None
-            last = text[-1]
+            last = text[-1]  # IndexError: no value
             if last in "0123456789.":
                 number = float(text)
                 # float() also takes "+1", "1_0", " 1", and overflows to inf.
@@ -140,10 +144,11 @@ def parse_simple(line: str, line_number: int, multiplier: int) -> LinePoint | No
             else:
                 boolean = BOOLEANS.get(text)
                 fields[name] = parse_scalar(text, name) if boolean is None else boolean
-    except (ValueError, LineSyntaxError):
+    except (IndexError, ValueError, LineSyntaxError):
         return None
-    if "time" in fields or "_field" in fields or "_measurement" in fields:
-        return None  # RESERVED_KEYS, checked once per line
+    # Once per line rather than per field: an empty key, RESERVED_KEYS.
+    if "" in fields or "time" in fields or "_field" in fields or "_measurement" in fields:
+        return None
     point: LinePoint = _new_object(LinePoint)
     _set_measurement(point, measurement)
     _set_tags(point, tags)

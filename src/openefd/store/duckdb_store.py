@@ -179,8 +179,8 @@ class Store:
         name = quote_ident(topic)
         with self.transaction():
             self.registry.ensure_table(topic)
-            batch_min = int(pc.min(table[TIME_COLUMN]).as_py())
-            batch_max = int(pc.max(table[TIME_COLUMN]).as_py())
+            times = table[TIME_COLUMN].to_numpy()
+            batch_min, batch_max = int(times.min()), int(times.max())
             stored_max = self._stored_max(topic)
             self._con.register("_openefd_batch", table)
             try:
@@ -246,6 +246,9 @@ def _conform(topic: str, layout: TopicSchema, table: pa.Table) -> pa.Table:
 
 def _drop_batch_duplicates(table: pa.Table, keys: list[str]) -> pa.Table:
     """Sort by key and keep the first of rows whose keys are equal."""
+    times = table[TIME_COLUMN].to_numpy()
+    if bool(np.all(times[1:] > times[:-1])):
+        return table  # already in time order with no repeated time: nothing to do
     order = pc.sort_indices(table, sort_keys=[(k, "ascending") for k in keys])
     table = table.take(order)
     times = table[TIME_COLUMN].to_numpy()
