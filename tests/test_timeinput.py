@@ -77,3 +77,9 @@ def test_index_scales() -> None:
     assert tai[0] == pd.Timestamp("2020-01-01T00:00:37")
     with pytest.raises(TimeValueError):
         tai_ns_to_index(np.array([T2020_TAI_NS]), "tt")
+
+
+@pytest.mark.parametrize("value", ["1970-01-01T00:00:00", Time("1971-06-01", scale="utc")])
+def test_times_before_1972_are_rejected(value: object) -> None:
+    with pytest.raises(TimeValueError, match="before 1972"):
+        to_tai_ns(value, "start")

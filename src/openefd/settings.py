@@ -31,13 +31,17 @@ class Settings(BaseSettings):
 
     store: Path = Field(
         default=Path("openefd-store"),
-        description="Directory of the embedded store (holds efd.duckdb). Created on first write.",
+        description=(
+            "Directory of the embedded store (holds efd.duckdb); created by the commands that "
+            "write (init, load, demo) when missing."
+        ),
     )
     schemas: list[Path] = Field(
         default_factory=list,
         description=(
-            "SAL XML folders/files or Avro schema files loaded into a store's topic registry "
-            "when it is created (JSON list in the environment)."
+            "SAL XML folders/files or Avro schema files that 'openefd init' and 'openefd demo' "
+            "load into the topic registry when no --schemas is given (JSON list in the "
+            'environment, e.g. ["/data/ts_xml/sal_interfaces"]).'
         ),
     )
     schema_mode: SchemaMode = Field(

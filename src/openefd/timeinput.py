@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from openefd.errors import TimeValueError
-from openefd.timescales import NS_PER_S, tai_to_utc_ns, utc_to_tai_ns
+from openefd.timescales import NS_PER_S, UTC_EARLIEST_NS, tai_to_utc_ns, utc_to_tai_ns
 
 __all__ = ["duration_to_ns", "tai_ns_to_astropy", "tai_ns_to_index", "to_tai_ns"]
 
@@ -59,12 +59,18 @@ def _string_to_tai_ns(text: str, what: str) -> int:
     return _astropy_to_tai_ns(t)
 
 
+def _check_range(tai_ns: int, what: str) -> int:
+    if tai_ns < int(utc_to_tai_ns(np.int64(UTC_EARLIEST_NS))):
+        raise TimeValueError(f"{what}: times before 1972-01-01T00:00:00 UTC are not supported")
+    return tai_ns
+
+
 def to_tai_ns(value: Any, what: str = "time") -> int:
     """Canonical TAI ns for a user-supplied time; ``what`` names it in errors."""
     from astropy.time import Time
 
     if isinstance(value, Time):
-        return _astropy_to_tai_ns(value)
+        return _check_range(_astropy_to_tai_ns(value), what)
     if isinstance(value, pd.Timestamp | dt.datetime):
         ts = pd.Timestamp(value)
         if ts.tzinfo is None:
@@ -74,7 +80,7 @@ def to_tai_ns(value: Any, what: str = "time") -> int:
             )
         return int(utc_to_tai_ns(np.int64(ts.tz_convert("UTC").value)))
     if isinstance(value, str):
-        return _string_to_tai_ns(value, what)
+        return _check_range(_string_to_tai_ns(value, what), what)
     raise TimeValueError(
         f"{what}: unsupported time value {value!r} of type {type(value).__name__}; "
         "use astropy.time.Time, an aware datetime/pandas.Timestamp or an ISO 8601 string"

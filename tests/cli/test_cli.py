@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from openefd.cli.main import app
 from openefd.client import EfdClientSync
+from openefd.errors import ConfigurationError
 from openefd.ingest.line_protocol import format_line
 
 AZ = "lsst.sal.MTMount.azimuth"
@@ -213,3 +214,27 @@ def test_cli_reference_is_current(tmp_path: Path) -> None:
     assert doc.read_text() == out.read_text(), (
         "regenerate: typer openefd.cli.main utils docs --name openefd --output " + str(doc)
     )
+
+
+def test_bad_precision_and_bad_settings_are_clear(tmp_path: Path) -> None:
+    lp = tmp_path / "a.lp"
+    write_lp(lp, 2)
+    code, out = invoke("load", "--store", str(tmp_path / "s"), "--precision", "sec", str(lp))
+    assert code == 2
+    assert "'sec' is not one of" in out
+    result = runner.invoke(app, ["info"], env={"OPENEFD_SITES": "summit=/x"})
+    assert result.exit_code == 2
+    assert "invalid OPENEFD_ setting" in result.output
+
+
+def test_schema_shows_blank_not_nan_for_missing_units(tmp_path: Path, sal_xml_dir: Path) -> None:
+    store = tmp_path / "store"
+    invoke("init", "--store", str(store), "--schemas", str(sal_xml_dir / "MTMount"))
+    with EfdClientSync(store, read_only=True) as efd:
+        schema = efd.get_schema(AZ).set_index("name")
+        assert schema.loc["private_identity", "units"] is None
+        with pytest.raises(ConfigurationError, match="read-only"):
+            efd.write(AZ, [{"actualPosition": 1.0, "private_sndStamp": 1.7e9}])
+    code, out = invoke("schema", "--store", str(store), AZ)
+    assert code == 0
+    assert "nan" not in out

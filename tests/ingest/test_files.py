@@ -133,3 +133,19 @@ def test_non_utf8_file(store: Store, tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="UTF-8"):
         load_file(Writer(store), path)
     assert rows(store) == 0
+
+
+def test_parquet_gz_is_refused_clearly() -> None:
+    with pytest.raises(IngestError, match="Parquet is compressed inside"):
+        file_kind(Path("x.parquet.gz"))
+
+
+def test_repeated_rows_with_a_text_key_are_stored_once(tmp_path: Path) -> None:
+    """salIndex sent as a tag becomes a text field in extend mode; repeats still dedupe."""
+    from openefd.settings import Settings
+
+    path = tmp_path / "tags.lp"
+    line = format_line("lsst.sal.New.topic", {"x": 1.0}, tags={"salIndex": "1"}, timestamp=T0_NS)
+    path.write_text(f"{line}\n{line}\n")
+    with Store(tmp_path / "s", settings=Settings(store=tmp_path / "s")) as st:
+        assert load_file(Writer(st), path).rows_written == 1

@@ -313,7 +313,10 @@ def test_empty_text() -> None:
 
 
 def test_string_with_raw_line_breaks_continues_on_the_next_line() -> None:
-    text = 'm f=1 1\nlog,csc=MTMount message="Traceback:\n  File \\"x.py\\"\n\nend",level=40i 2\nm f=3 3'
+    text = (
+        'm f=1 1\nlog,csc=MTMount message="Traceback:\n  File \\"x.py\\"\n\nend",level=40i 2'
+        "\nm f=3 3"
+    )
     points = parse_line_protocol(text)
     assert [p.line_number for p in points] == [1, 2, 6]
     assert points[1].fields == {"message": 'Traceback:\n  File "x.py"\n\nend', "level": 40}

@@ -167,3 +167,12 @@ def test_arbitrary_rows_are_stored_whole_or_rejected_cleanly(
         assert count(store, AZ) == before
     else:
         assert count(store, AZ) == before + result.rows_written
+
+
+def test_mixed_types_in_records_name_the_row(store: Store) -> None:
+    rows = [
+        {"actualPosition": 1.0, "private_sndStamp": 1.7e9},
+        {"actualPosition": "x", "private_sndStamp": 1.7e9 + 1},
+    ]
+    with pytest.raises(RecordError, match="row 1: field 'actualPosition'"):
+        Writer(store).write(AZ, rows)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 
@@ -43,7 +44,7 @@ def settings_for(store: Path | None = None, **overrides: Any) -> Settings:
     """Settings from the environment, with command-line values on top."""
     try:
         settings = Settings()
-    except ValidationError as exc:
+    except (ValidationError, SettingsError) as exc:
         err_console.print(f"[red]error:[/red] invalid OPENEFD_ setting: {escape(str(exc))}")
         raise typer.Exit(2) from exc
     values = {k: v for k, v in overrides.items() if v is not None}

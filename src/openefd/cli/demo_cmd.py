@@ -27,6 +27,7 @@ from openefd.store.duckdb_store import Store
 
 __all__ = ["demo", "find_sal_xml"]
 
+SAMPLE_START = "2024-05-01T03:00:00"
 _CANDIDATES = ("../shared/ts_xml/sal_interfaces", "ts_xml/sal_interfaces")
 
 
@@ -75,7 +76,7 @@ def demo(
         else:
             console.print("no SAL XML found: topics get types inferred from the data")
         mode = SchemaMode.STRICT if paths else SchemaMode.EXTEND
-        frames = sample_topics(hours=hours)
+        frames = sample_topics(start_utc=SAMPLE_START + "Z", hours=hours)
         writer = Writer(st, mode)
         t0 = time.perf_counter()
         values = 0
@@ -90,13 +91,15 @@ def demo(
         f"loaded {values:,} values into {len(frames)} topics in {elapsed:.1f} s "
         f"({values / elapsed / 1e6:.1f} M values/s) → {settings.store}"
     )
-    _show_queries(settings.store, settings)
+    _show_queries(settings.store, settings, hours)
 
 
-def _show_queries(path: Path, settings: Any) -> None:
+def _show_queries(path: Path, settings: Any, hours: float) -> None:
     from astropy.time import Time, TimeDelta
 
-    start = Time("2024-05-01T03:20:00", scale="utc")
+    # A window inside the sample, whatever its length: 10 minutes a third of the way in.
+    span_s = min(600.0, hours * 3600 / 3)
+    start = Time(SAMPLE_START, scale="utc") + TimeDelta(hours * 1200, format="sec")
     table = Table(title="example queries (median of 15 runs)")
     for col in ("query", "answer", "ms"):
         table.add_column(col)
@@ -106,11 +109,11 @@ def _show_queries(path: Path, settings: Any) -> None:
                 "lsst.sal.MTMount.azimuth",
                 ["actualPosition", "actualVelocity", "actualTorque"],
                 start,
-                TimeDelta(600, format="sec"),
+                TimeDelta(span_s, format="sec"),
             )
         )
         table.add_row(
-            "select_time_series(MTMount.azimuth, 3 fields, 10 min)",
+            f"select_time_series(MTMount.azimuth, 3 fields, {span_s / 60:g} min)",
             f"{len(df):,} rows, azimuth {df['actualPosition'].min():.1f}…"
             f"{df['actualPosition'].max():.1f} deg",
             f"{ms:.2f}",
@@ -135,4 +138,4 @@ def _show_queries(path: Path, settings: Any) -> None:
         )
         topics = efd.get_topics()
     console.print(table)
-    console.print(f"{len(topics)} topics registered. Try: openefd info --store {path}")
+    console.print(f"{len(topics)} topics hold data. Try: openefd info --store {path}")

@@ -25,7 +25,8 @@ class OutputFormat(StrEnum):
 
 
 def _client(store: Path | None) -> EfdClientSync:
-    return EfdClientSync(settings_for(store).store, settings=settings_for(store))
+    settings = settings_for(store)
+    return EfdClientSync(settings.store, settings=settings, read_only=True)
 
 
 @guarded

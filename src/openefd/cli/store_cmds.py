@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -61,12 +62,30 @@ def init(
     )
 
 
+class Precision(StrEnum):
+    """InfluxDB's timestamp precisions."""
+
+    NS = "ns"
+    N = "n"
+    US = "us"
+    U = "u"
+    MS = "ms"
+    S = "s"
+    M = "m"
+    H = "h"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 @guarded
 def load(
     files: Annotated[
         list[Path],
         typer.Argument(
-            help="Files: .lp/.line/.txt line protocol, .csv, .parquet (each optionally .gz)."
+            help="Files: .lp/.line/.influx/.txt line protocol, .csv (both optionally .gz), "
+            ".parquet/.pq."
         ),
     ],
     store: StoreOption = None,
@@ -75,11 +94,9 @@ def load(
         typer.Option(help="Topic of CSV/Parquet files (default: the file name without suffixes)."),
     ] = None,
     precision: Annotated[
-        str,
-        typer.Option(
-            help="Line protocol timestamp unit: ns, us, ms, s (as InfluxDB's precision)."
-        ),
-    ] = "ns",
+        Precision,
+        typer.Option(help="Line protocol timestamp unit, as InfluxDB's precision parameter."),
+    ] = Precision.NS,
     schema_mode: Annotated[
         SchemaMode | None,
         typer.Option(
@@ -117,12 +134,15 @@ def load(
             def advance(n: int, task: TaskID = task) -> None:
                 progress.advance(task, n)
 
-            result = load_file(writer, path, topic=topic, precision=precision, progress=advance)
+            result = load_file(
+                writer, path, topic=topic, precision=precision.value, progress=advance
+            )
             progress.update(task, completed=size)
             total.add(result)
     console.print(
-        f"{total.rows_written} rows stored ({total.rows_received - total.rows_written} "
-        f"already present) in {len(total.received)} topics from {len(files)} file(s)"
+        f"{_n(total.rows_written, 'row')} stored "
+        f"({total.rows_received - total.rows_written} already present) in "
+        f"{_n(len(total.received), 'topic')} from {_n(len(files), 'file')}"
     )
 
 
@@ -153,4 +173,4 @@ def info(store: StoreOption = None) -> None:
         if stats:
             lo = min(s.first_tai_ns or 0 for s in stats)
             hi = max(s.last_tai_ns or 0 for s in stats)
-            console.print(f"{rows:,} rows; TAI ns span {lo} – {hi}")
+            console.print(f"{_n(rows, 'row')}; TAI ns span {lo} – {hi}")

@@ -29,9 +29,14 @@ class EfdClient:
     """
 
     def __init__(
-        self, location: str | Path, *, create: bool = False, settings: Settings | None = None
+        self,
+        location: str | Path,
+        *,
+        create: bool = False,
+        settings: Settings | None = None,
+        read_only: bool = False,
     ) -> None:
-        self._sync = EfdClientSync(location, create=create, settings=settings)
+        self._sync = EfdClientSync(location, create=create, settings=settings, read_only=read_only)
 
     @property
     def sync(self) -> EfdClientSync:

@@ -78,19 +78,27 @@ class EfdClientSync:
         Create an empty store when none exists there (default: error).
     settings
         Settings to use instead of those from the environment.
+    read_only
+        Open for reading only: other processes may then read the store at the
+        same time (DuckDB allows one writing process, or many reading ones).
     """
 
     def __init__(
-        self, location: str | Path, *, create: bool = False, settings: Settings | None = None
+        self,
+        location: str | Path,
+        *,
+        create: bool = False,
+        settings: Settings | None = None,
+        read_only: bool = False,
     ) -> None:
         self.settings = settings or Settings()
         path = resolve_location(location, self.settings)
         if not create and not (path / DB_FILE).exists():
             raise ConfigurationError(
                 f"no openefd store at {path}; create one with 'openefd init --store {path}' "
-                "or pass create=True"
+                "(from Python: EfdClientSync(path, create=True))"
             )
-        self.store = Store(path, settings=self.settings)
+        self.store = Store(path, settings=self.settings, read_only=read_only)
 
     def close(self) -> None:
         self.store.close()
@@ -102,6 +110,10 @@ class EfdClientSync:
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+    def _check_writable(self) -> None:
+        if self.store.read_only:
+            raise ConfigurationError(f"{self.store.path} was opened read-only; cannot write")
 
     def get_topics(self) -> list[str]:
         """Topics that hold data, sorted (as SHOW MEASUREMENTS lists them)."""
@@ -122,8 +134,8 @@ class EfdClientSync:
         return pd.DataFrame(
             {
                 "name": [f.name for f in schema.fields],
-                "description": [f.description for f in schema.fields],
-                "units": [f.units for f in schema.fields],
+                "description": pd.Series([f.description for f in schema.fields], dtype=object),
+                "units": pd.Series([f.units for f in schema.fields], dtype=object),
                 "aunits": [parse_units(f.units) for f in schema.fields],
                 "is_array": [f.is_array for f in schema.fields],
             }
@@ -262,8 +274,10 @@ class EfdClientSync:
 
     def write(self, topic: str, data: TableData) -> WriteResult:
         """Write rows (DataFrame, Arrow table, records); all-or-nothing, idempotent."""
+        self._check_writable()
         return Writer(self.store).write(topic, data)
 
     def write_line_protocol(self, text: str, precision: str = "ns") -> WriteResult:
         """Write InfluxDB line protocol text (the EFD's layout); all-or-nothing, idempotent."""
+        self._check_writable()
         return write_line_protocol(Writer(self.store), text, precision=precision)

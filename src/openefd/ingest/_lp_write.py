@@ -98,18 +98,21 @@ def format_line(
 ) -> str:
     """One line of InfluxDB 1.x line protocol, without the trailing newline.
 
-    Tags are written sorted by key (InfluxDB's preferred order), fields in
-    the given order. ``timestamp`` is integer nanoseconds (precision ``ns``).
-    Integers get ``i`` (:class:`UnsignedInt` gets ``u``), booleans
+    Tags are written sorted as InfluxDB sorts them (by escaped key), fields
+    in the given order. ``timestamp`` is integer nanoseconds (precision
+    ``ns``). Integers get ``i`` (:class:`UnsignedInt` gets ``u``), booleans
     ``true``/``false``, floats their shortest exact form or ``NaN``,
-    ``Inf``, ``-Inf``; strings are double-quoted with ``\\`` and ``"``
-    escaped.
+    ``Inf``, ``-Inf`` (openefd's extension: stock InfluxDB refuses those
+    three); strings are double-quoted with ``\\`` and ``"`` escaped, other
+    characters, line breaks included, as they are.
     """
     parts = [_measurement(measurement)]
     if tags:
-        for key in sorted(tags, key=lambda k: k.encode("utf-8", "surrogatepass")):
-            value = _check_name(tags[key], f"value of tag {key!r}").translate(_KEY_ESCAPES)
-            parts.append(f",{_key(key, 'tag key')}={value}")
+        escaped = sorted(
+            (_key(key, "tag key"), _check_name(value, f"value of tag {key!r}"))
+            for key, value in tags.items()
+        )
+        parts.extend(f",{key}={value.translate(_KEY_ESCAPES)}" for key, value in escaped)
     if not fields:
         raise ValueError(f"a point needs at least one field (measurement {measurement!r})")
     field_text = ",".join(f"{_key(k, 'field key')}={_value(k, v)}" for k, v in fields.items())

@@ -1,7 +1,7 @@
 """Loading files: InfluxDB line protocol, CSV and Parquet.
 
 The kind comes from the suffix (``.lp``/``.line``/``.influx``/``.txt`` line
-protocol, ``.csv``, ``.parquet``/``.pq``; each may be gzipped, ``.gz``). The
+protocol, ``.csv``, ``.parquet``/``.pq``; line protocol and CSV may be gzipped, ``.gz``). The
 topic of a CSV or Parquet file is given, or is the file name without suffixes
 (``lsst.sal.MTMount.azimuth.csv``). Each file loads in one transaction: a
 file with one bad line or row writes nothing, and the error names the file and
@@ -45,6 +45,8 @@ def file_kind(path: Path) -> str:
     if suffixes and suffixes[-1] == ".gz":
         suffixes = suffixes[:-1]
     kind = FILE_KINDS.get(suffixes[-1]) if suffixes else None
+    if kind == "parquet" and path.suffix.lower() == ".gz":
+        raise IngestError(f"{path}: Parquet is compressed inside; load it without .gz")
     if kind is None:
         raise IngestError(
             f"{path}: unknown file type; expected one of {', '.join(sorted(FILE_KINDS))} "

@@ -6,9 +6,10 @@ Grammar, as in the InfluxDB 1.x line protocol reference and its parser::
 
 * Escapes: measurement ``\\,`` ``\\ ``; tag keys, tag values and field keys
   ``\\,`` ``\\=`` ``\\ ``; string field values ``\\"`` ``\\\\``. Any other
-  backslash is a literal backslash, so a name or tag value cannot end with
-  a backslash (it would escape the separator after it) and cannot hold a
-  newline. Quotes in names are literal.
+  backslash is a literal backslash (``\\\\`` in a name is two of them), so a
+  name or tag value cannot end with a backslash (it would escape the
+  separator after it) and cannot hold a newline. Quotes in names are
+  literal; ``=`` needs no escape in a measurement.
 * Field values: floats (``1``, ``1.5``, ``1.``, ``.5``, ``-1.5e-3``,
   ``1.E+78``; no leading ``+``; too large for float64 is an error),
   integers ``-12i`` (int64), unsigned ``12u`` (uint64, parsed as
@@ -31,8 +32,8 @@ Grammar, as in the InfluxDB 1.x line protocol reference and its parser::
   them and ``influx_inspect export`` writes them (multi-line log messages),
   so such a point continues on the next physical line and its
   ``line_number`` is the line where it starts. (The reference says
-  newlines are not supported; the server takes them, and EFD exports
-  contain them.)
+  newlines are not supported; the server takes them, so exports of
+  string fields holding line breaks, such as tracebacks, contain them.)
 
 Extension: the float field values ``NaN`` and ``Inf`` in any letter case,
 optionally signed (``nan``, ``+Inf``, ``-inf``, also ``Infinity``), are read

@@ -8,42 +8,16 @@ fields too. A line without a timestamp falls back to ``private_efdStamp``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from openefd.errors import RecordError
 from openefd.ingest.line_protocol import LinePoint, parse_line_protocol
-from openefd.ingest.writer import TopicBatch, Writer, WriteResult
+from openefd.ingest.writer import TopicBatch, Writer, WriteResult, column_from_values
 
 __all__ = ["batches_from_points", "write_line_protocol"]
 
 _MISSING = np.iinfo(np.int64).min
-
-
-def _column(name: str, values: list[Any], origins: Sequence[str], topic: str) -> pa.Array:
-    try:
-        return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        first = next((v for v in values if v is not None), None)
-        kind = type(first)
-        for i, v in enumerate(values):
-            if (
-                v is not None
-                and type(v) is not kind
-                and not (
-                    isinstance(v, int | float)
-                    and isinstance(first, int | float)
-                    and not isinstance(v, bool)
-                    and not isinstance(first, bool)
-                )
-            ):
-                raise RecordError(
-                    f"{origins[i]}: field {name!r} of {topic!r} is {type(v).__name__} here "
-                    f"but {kind.__name__} on earlier lines (field type conflict)"
-                ) from None
-        raise RecordError(f"topic {topic!r}: field {name!r} holds values of mixed types") from None
 
 
 def batches_from_points(points: Sequence[LinePoint], source: str) -> list[TopicBatch]:
@@ -61,7 +35,7 @@ def batches_from_points(points: Sequence[LinePoint], source: str) -> list[TopicB
         columns = {}
         for name in names:
             values = [p.fields.get(name, p.tags.get(name)) for p in rows]
-            columns[name] = _column(name, values, origins, topic)
+            columns[name] = column_from_values(name, values, origins, topic)
         utc = np.fromiter(
             (_MISSING if p.timestamp is None else p.timestamp for p in rows),
             dtype=np.int64,

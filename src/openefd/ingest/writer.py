@@ -26,7 +26,7 @@ from openefd.settings import SchemaMode
 from openefd.store.columns import TIME_COLUMN
 from openefd.store.duckdb_store import Store
 
-__all__ = ["TopicBatch", "WriteResult", "Writer", "table_from_data"]
+__all__ = ["TopicBatch", "WriteResult", "Writer", "column_from_values", "table_from_data"]
 
 TableData: TypeAlias = (
     pd.DataFrame | pa.Table | Sequence[dict[str, Any]] | dict[str, Sequence[Any]]
@@ -63,6 +63,33 @@ class WriteResult:
         self.written.update(other.written)
 
 
+def column_from_values(
+    name: str, values: list[Any], origins: Sequence[str], topic: str
+) -> pa.Array:
+    """An Arrow column for ``values``; a type conflict names the first row that differs."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        first = next((v for v in values if v is not None), None)
+        kind = type(first)
+        for i, v in enumerate(values):
+            if (
+                v is not None
+                and type(v) is not kind
+                and not (
+                    isinstance(v, int | float)
+                    and isinstance(first, int | float)
+                    and not isinstance(v, bool)
+                    and not isinstance(first, bool)
+                )
+            ):
+                raise RecordError(
+                    f"{origins[i]}: field {name!r} of {topic!r} is {type(v).__name__} here "
+                    f"but {kind.__name__} on earlier lines (field type conflict)"
+                ) from None
+        raise RecordError(f"topic {topic!r}: field {name!r} holds values of mixed types") from None
+
+
 def _table_from_records(records: Sequence[dict[str, Any]], what: str) -> pa.Table:
     """Columns from the union of all records' keys (Arrow would use the first's only)."""
     names: dict[str, None] = {}
@@ -72,7 +99,13 @@ def _table_from_records(records: Sequence[dict[str, Any]], what: str) -> pa.Tabl
                 f"{what}, row {i}: expected a dict of field values, got {type(record).__name__}"
             )
         names.update(dict.fromkeys(record))
-    return pa.table({name: [r.get(name) for r in records] for name in names})
+    origins = [f"row {i}" for i in range(len(records))]
+    return pa.table(
+        {
+            name: column_from_values(name, [r.get(name) for r in records], origins, what)
+            for name in names
+        }
+    )
 
 
 def table_from_data(data: TableData, what: str) -> tuple[pa.Table, npt.NDArray[np.int64] | None]:

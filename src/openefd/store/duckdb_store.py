@@ -72,6 +72,7 @@ class Store:
         self._write_lock = threading.RLock()
         self._local = threading.local()
         self._max_time: dict[str, int | None] = {}
+        self._columns: dict[str, list[str]] = {}
         self.registry = TopicRegistry(self._con, read_only=read_only)
 
     # -- lifecycle ---------------------------------------------------------
@@ -144,6 +145,7 @@ class Store:
                 if self.registry.changed:
                     self.registry.reload()
                 self._max_time.clear()
+                self._columns.clear()
                 raise
             else:
                 run(self._con, "COMMIT")
@@ -157,6 +159,7 @@ class Store:
         with self.transaction():
             for outcome in self.registry.register_many(schemas):
                 counts[outcome] += 1
+            self._columns.clear()
         return counts
 
     def insert(self, topic: str, table: pa.Table) -> int:
@@ -182,11 +185,16 @@ class Store:
             times = table[TIME_COLUMN].to_numpy()
             batch_min, batch_max = int(times.min()), int(times.max())
             stored_max = self._stored_max(topic)
+            if stored_max is None or batch_min > stored_max:
+                # Appending after everything stored: no key can repeat, no anti-join needed.
+                self._append(topic, table)
+                self._max_time[topic] = batch_max
+                return int(table.num_rows)
             self._con.register("_openefd_batch", table)
             try:
                 cols = ", ".join(quote_ident(c) for c in table.column_names)
                 sql = f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _openefd_batch b"
-                if stored_max is not None and batch_min <= stored_max:
+                if stored_max is not None:
                     match = " AND ".join(
                         f"t.{quote_ident(k)} IS NOT DISTINCT FROM b.{quote_ident(k)}"
                         for k in keys[1:]
@@ -199,8 +207,34 @@ class Store:
                 row = run_one(self._con, sql)
             finally:
                 self._con.unregister("_openefd_batch")
-            self._max_time[topic] = batch_max if stored_max is None else max(stored_max, batch_max)
+            self._max_time[topic] = max(stored_max, batch_max)
         return int(row[0]) if row else 0
+
+    def _append(self, topic: str, table: pa.Table) -> None:
+        """Insert all of ``table``, its columns put in the table's physical order."""
+        order = self._columns.get(topic)
+        if order is None:
+            rows = run(
+                self._con,
+                "SELECT column_name, data_type FROM duckdb_columns() "
+                "WHERE table_name = ? ORDER BY column_index",
+                [topic],
+            )
+            order = [c for c, _ in rows]
+            self._columns[topic] = order
+        have = set(table.column_names)
+        layout = self.layout(topic)
+        arrays = []
+        for col in order:
+            if col in have:
+                arrays.append(table[col])
+            else:
+                field = layout.field(col)
+                assert field is not None
+                arrays.append(pa.nulls(table.num_rows, arrow_type(field)))
+        self._con.from_arrow(pa.Table.from_arrays(arrays, names=order)).insert_into(
+            quote_ident(topic)
+        )
 
     def _stored_max(self, topic: str) -> int | None:
         if topic not in self._max_time:
@@ -257,10 +291,8 @@ def _drop_batch_duplicates(table: pa.Table, keys: list[str]) -> pa.Table:
     if not same.any():
         return table
     for key in keys[1:]:
-        col = table[key]
-        valid = col.is_valid().to_numpy(zero_copy_only=False)
-        values = col.fill_null(0).to_numpy()
+        values = np.asarray(table[key].to_pylist(), dtype=object)  # any type, None included
         eq = np.zeros(len(times), dtype=bool)
-        eq[1:] = (values[1:] == values[:-1]) & (valid[1:] == valid[:-1])
+        eq[1:] = values[1:] == values[:-1]
         same &= eq
     return table.filter(pa.array(~same))

@@ -94,7 +94,7 @@ class TopicRegistry:
             con,
             f"CREATE TABLE IF NOT EXISTS {_VERSIONS} (topic VARCHAR NOT NULL, "
             "version INTEGER NOT NULL, digest VARCHAR NOT NULL, definition JSON NOT NULL, "
-            "registered_utc TIMESTAMPTZ NOT NULL, PRIMARY KEY (topic, version))",
+            "registered_utc TIMESTAMP NOT NULL, PRIMARY KEY (topic, version))",
         )
         run(
             con,
@@ -154,7 +154,7 @@ class TopicRegistry:
         outcomes: list[RegisterOutcome] = []
         versions: list[tuple[str, int, str, str, dt.datetime]] = []
         layouts: dict[str, str] = {}
-        now = dt.datetime.now(dt.UTC)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # naive UTC, as the name says
         for schema in schemas:
             change = self._plan(schema)
             outcomes.append(change.outcome)
