@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 from typing import Any
@@ -94,6 +95,8 @@ def test_efd_line_takes_the_fast_path() -> None:
 
 
 def test_make_point_builds_the_same_frozen_point() -> None:
+    names = [f.name for f in dataclasses.fields(LinePoint)]
+    assert names == ["measurement", "tags", "fields", "timestamp", "line_number"]
     made = make_point("m", {"t": "1"}, {"f": 1.0}, 5, 3)
     assert made == LinePoint("m", {"t": "1"}, {"f": 1.0}, 5, 3)
     assert repr(made) == repr(LinePoint("m", {"t": "1"}, {"f": 1.0}, 5, 3))

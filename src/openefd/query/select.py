@@ -9,7 +9,7 @@ Values come back as the EFD returns them: float64, int64, bool, str.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -110,25 +110,65 @@ def _empty(refs: list[ColumnRef], time_scale: str) -> pd.DataFrame:
     )
 
 
+def _fetch(
+    store: Store, req: RowSelect, layout: TopicSchema, refs: list[ColumnRef]
+) -> pd.DataFrame:
+    sql, params = build_sql(req, layout, refs)
+    max_rows = store.settings.max_query_rows
+    if req.limit is None:
+        sql += f" LIMIT {max_rows + 1}"
+    # fetchnumpy: no pandas extension types, so nulls read as the EFD gives them
+    # (NaN in numeric columns, None in others).
+    columns = store.cursor().sql(sql, params=params).fetchnumpy()
+    times = np.asarray(columns.pop(TIME_COLUMN), dtype=np.int64)
+    if len(times) > max_rows:
+        raise QueryError(
+            f"the query returns more than max_query_rows={max_rows} rows; narrow the time "
+            "range or raise OPENEFD_MAX_QUERY_ROWS"
+        )
+    return pd.DataFrame(columns, index=tai_ns_to_index(times, req.time_scale), copy=False)
+
+
+_FIRST_WINDOW_NS = 60 * 1_000_000_000
+
+
+def _latest(
+    store: Store, req: RowSelect, layout: TopicSchema, refs: list[ColumnRef]
+) -> pd.DataFrame:
+    """Newest rows first: search back from the newest time in growing windows.
+
+    A top-N sort over a whole topic reads every row; ``max(time)`` and a short
+    window read a few row groups. The answer is the same.
+    """
+    assert req.limit is not None
+    where, params = _where(req, layout)
+    bounds = run_one(
+        store.cursor(),
+        f"SELECT min({TIME_COLUMN}), max({TIME_COLUMN}) FROM {quote_ident(layout.name)}{where}",
+        params,
+    )
+    if bounds is None or bounds[1] is None:
+        return _fetch(store, req, layout, refs)
+    oldest, newest = int(bounds[0]), int(bounds[1])
+    window = _FIRST_WINDOW_NS
+    while True:
+        start = newest - window
+        if req.start_tai_ns is not None:
+            start = max(start, req.start_tai_ns)
+        frame = _fetch(store, replace(req, start_tai_ns=start), layout, refs)
+        if len(frame) >= req.limit or start <= oldest:
+            return frame
+        window *= 16
+
+
 def run_select(store: Store, req: RowSelect) -> pd.DataFrame:
     """Run ``req``; columns in the order asked, indexed by time."""
     layout = store.layout(req.topic)
     if not store.registry.has_table(req.topic):
         return _empty(resolve_fields(layout, req.fields), req.time_scale)
     refs = resolve_fields(layout, req.fields, array_lengths(store, layout))
-    sql, params = build_sql(req, layout, refs)
-    cursor = store.cursor()
-    max_rows = store.settings.max_query_rows
-    if req.limit is None or req.limit > max_rows:
-        sql_limited = f"{sql} LIMIT {max_rows + 1}" if req.limit is None else sql
-    else:
-        sql_limited = sql
-    frame = cursor.execute(sql_limited, params).df()
-    if len(frame) > max_rows:
-        raise QueryError(
-            f"the query returns more than max_query_rows={max_rows} rows; narrow the time "
-            "range or raise OPENEFD_MAX_QUERY_ROWS"
-        )
-    times = np.asarray(frame.pop(TIME_COLUMN).to_numpy(), dtype=np.int64)
-    frame.index = tai_ns_to_index(times, req.time_scale)
-    return frame
+    if req.descending and req.limit is not None:
+        if req.limit < 0:
+            raise QueryError(f"the number of rows must be ≥ 0, got {req.limit}")
+        return _latest(store, req, layout, refs)
+    return _fetch(store, req, layout, refs)
