@@ -64,8 +64,8 @@ def topic_from_name(path: Path) -> str:
 
 def _open_text(path: Path) -> IO[str]:
     if path.suffix.lower() == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return path.open("r", encoding="utf-8", newline="")
+        return gzip.open(path, "rt", encoding="utf-8", newline="\n")
+    return path.open("r", encoding="utf-8", newline="\n")
 
 
 def _counted(lines: IO[str], progress: Progress | None) -> Iterator[str]:

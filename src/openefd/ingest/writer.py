@@ -69,7 +69,15 @@ def column_from_values(
     """An Arrow column for ``values``; a type conflict names the first row that differs."""
     try:
         return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+    except OverflowError:
+        present = [v for v in values if v is not None]
+        if all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**64 for v in present):
+            return pa.array(values, type=pa.uint64())  # unsigned values beyond int64
+        raise RecordError(
+            f"topic {topic!r}: field {name!r} holds an integer out of range "
+            "(64-bit signed or unsigned)"
+        ) from None
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
         first = next((v for v in values if v is not None), None)
         kind = type(first)
         for i, v in enumerate(values):
