@@ -139,3 +139,11 @@ def test_bad_locations(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigurationError, match="not a directory"):
         Store(tmp_path / "file")
+
+
+def test_float_fields_keep_what_was_sent(typed_store: Store) -> None:
+    """SAL float fields read back as sent (the EFD keeps float64), not rounded to float32."""
+    typed_store.insert(ALL_TYPES.name, pa.table({TIME_COLUMN: [1], "f32": [0.1]}))
+    got = typed_store.cursor().sql(f'SELECT "f32" FROM "{ALL_TYPES.name}"').fetchall()
+    assert got == [(0.1,)]
+    typed_store.close()

@@ -1,6 +1,10 @@
 """How field types map to DuckDB and Arrow types, and how types widen.
 
 A SAL ``long`` is 32 bits and ``long long`` 64 (IDL), ``byte`` is unsigned.
+``float`` fields are stored as 64-bit floats, as InfluxDB stores them, so
+whatever a writer sends (a float32 from SAL, or a decimal from a text export)
+reads back exactly as sent; integers keep their SAL width, which also checks
+their range on the way in.
 Arrays (``count`` ≠ 1) are DuckDB lists of the element type, so a resized
 array needs no new column; element *i* is ``name[i + 1]`` in SQL and
 ``name{i}`` to EFD users.
@@ -37,7 +41,7 @@ _DUCKDB: dict[FieldType, str] = {
     FieldType.UNSIGNED_INT: "UINTEGER",
     FieldType.UNSIGNED_LONG: "UINTEGER",
     FieldType.UNSIGNED_LONG_LONG: "UBIGINT",
-    FieldType.FLOAT: "FLOAT",
+    FieldType.FLOAT: "DOUBLE",  # as the EFD: a value sent as 0.1 reads back as 0.1
     FieldType.DOUBLE: "DOUBLE",
     FieldType.STRING: "VARCHAR",
 }
@@ -53,7 +57,7 @@ _ARROW: dict[FieldType, pa.DataType] = {
     FieldType.UNSIGNED_INT: pa.uint32(),
     FieldType.UNSIGNED_LONG: pa.uint32(),
     FieldType.UNSIGNED_LONG_LONG: pa.uint64(),
-    FieldType.FLOAT: pa.float32(),
+    FieldType.FLOAT: pa.float64(),
     FieldType.DOUBLE: pa.float64(),
     FieldType.STRING: pa.string(),
 }
