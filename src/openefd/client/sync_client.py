@@ -99,9 +99,20 @@ class EfdClientSync:
                 "(from Python: EfdClientSync(path, create=True))"
             )
         self.store = Store(path, settings=self.settings, read_only=read_only)
+        self._owns_store = True
+
+    @classmethod
+    def from_store(cls, store: Store) -> EfdClientSync:
+        """A client on an already open store (sharing it, and its live writer's rows)."""
+        client = cls.__new__(cls)
+        client.settings = store.settings
+        client.store = store
+        client._owns_store = False
+        return client
 
     def close(self) -> None:
-        self.store.close()
+        if self._owns_store:
+            self.store.close()
 
     def __enter__(self) -> EfdClientSync:
         return self

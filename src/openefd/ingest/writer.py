@@ -173,10 +173,23 @@ class Writer:
         return result
 
     def _write_one(self, batch: TopicBatch) -> WriteResult:
-        topic = batch.topic
         result = WriteResult()
-        if batch.table.num_rows == 0:
+        table = self.prepare(batch)
+        if table is None:
             return result
+        result.received[batch.topic] += table.num_rows
+        result.written[batch.topic] += self.store.insert(batch.topic, table)
+        return result
+
+    def prepare(self, batch: TopicBatch) -> pa.Table | None:
+        """Validate ``batch``: its rows as store columns with ``time_tai_ns`` (None if empty).
+
+        In schema mode ``extend`` it adds new fields to the registry (in a
+        transaction of its own, or the caller's).
+        """
+        topic = batch.topic
+        if batch.table.num_rows == 0:
+            return None
         layout = self.store.registry.layout(topic)
         if layout is None and self.mode is SchemaMode.STRICT:
             raise UnknownTopicError(
@@ -189,10 +202,7 @@ class Writer:
         norm = normalize_columns(topic, user, layout, self.mode, batch.origins)
         if norm.new_fields:
             self._extend(topic, layout, norm.new_fields)
-        table = pa.table({TIME_COLUMN: pa.array(tai, type=pa.int64()), **norm.columns})
-        result.received[topic] += table.num_rows
-        result.written[topic] += self.store.insert(topic, table)
-        return result
+        return pa.table({TIME_COLUMN: pa.array(tai, type=pa.int64()), **norm.columns})
 
     def _extend(self, topic: str, layout: TopicSchema | None, new_fields: list[Any]) -> None:
         current = self.store.registry.current(topic)
@@ -206,4 +216,5 @@ class Writer:
             )
         else:
             schema = current.with_fields((*current.fields, *new_fields))
-        self.store.registry.register(schema)
+        with self.store.transaction():
+            self.store.registry.register(schema)

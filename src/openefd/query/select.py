@@ -8,17 +8,19 @@ Values come back as the EFD returns them: float64, int64, bool, str.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from openefd.errors import QueryError
 from openefd.query.fields import ColumnRef, resolve_fields
 from openefd.schema.model import SAL_INDEX_FIELD, TopicSchema
-from openefd.store.columns import TIME_COLUMN, output_duckdb_type
-from openefd.store.duckdb_store import Store
+from openefd.store.columns import TIME_COLUMN, arrow_type, output_duckdb_type
+from openefd.store.duckdb_store import Store, key_columns
 from openefd.store.registry import quote_ident
 from openefd.store.sql import run_one
 from openefd.timeinput import tai_ns_to_index
@@ -52,7 +54,8 @@ def array_lengths(store: Store, layout: TopicSchema) -> dict[str, int]:
     if not open_arrays:
         return {}
     exprs = ", ".join(f"max(len({quote_ident(n)}))" for n in open_arrays)
-    row = run_one(store.cursor(), f"SELECT {exprs} FROM {quote_ident(layout.name)}")
+    with topic_source(store, layout) as source:
+        row = run_one(store.cursor(), f"SELECT {exprs} FROM {source}")
     return {n: int(v or 0) for n, v in zip(open_arrays, row or (), strict=False)}
 
 
@@ -73,13 +76,59 @@ def _where(req: RowSelect, layout: TopicSchema) -> tuple[str, list[object]]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+_PENDING = "_openefd_pending"
+_ORDER = "_openefd_order"
+
+
+@contextmanager
+def topic_source(store: Store, layout: TopicSchema) -> Iterator[str]:
+    """SQL for a topic's rows: its table, plus rows the live writer has not committed.
+
+    Pending rows already committed by a flush still in progress, or repeating a
+    stored key, are left out (the stored copy wins, as on insert). Runs on the
+    calling thread's cursor.
+    """
+    table = quote_ident(layout.name)
+    pending = store.pending.snapshot(layout.name)
+    if pending is None:
+        yield table
+        return
+    schema = pa.schema(
+        [pa.field(TIME_COLUMN, pa.int64())]
+        + [pa.field(f.name, arrow_type(f)) for f in layout.fields]
+    )
+    full = pa.concat_tables([schema.empty_table(), pending], promote_options="default")
+    full = full.append_column(_ORDER, pa.array(np.arange(full.num_rows)))
+    keys = [quote_ident(k) for k in key_columns(layout)]
+    part = (
+        f"(SELECT * EXCLUDE ({_ORDER}) FROM {_PENDING} QUALIFY row_number() OVER "
+        f"(PARTITION BY {', '.join(keys)} ORDER BY {_ORDER}) = 1)"
+    )
+    cursor = store.cursor()
+    cursor.register(_PENDING, full)
+    try:
+        if not store.registry.has_table(layout.name):
+            yield part
+            return
+        match = " AND ".join(
+            [f"t.{TIME_COLUMN} = p.{TIME_COLUMN}"]
+            + [f"t.{k} IS NOT DISTINCT FROM p.{k}" for k in keys[1:]]
+        )
+        yield (
+            f"(SELECT * FROM {table} UNION ALL BY NAME SELECT p.* FROM {part} p "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {match}))"
+        )
+    finally:
+        cursor.unregister(_PENDING)
+
+
 def build_sql(
-    req: RowSelect, layout: TopicSchema, refs: list[ColumnRef]
+    req: RowSelect, layout: TopicSchema, refs: list[ColumnRef], source: str | None = None
 ) -> tuple[str, list[object]]:
     where, params = _where(req, layout)
     cols = ", ".join([TIME_COLUMN] + [f"{r.sql} AS {quote_ident(r.name)}" for r in refs])
     sql = (
-        f"SELECT {cols} FROM {quote_ident(layout.name)}{where} "
+        f"SELECT {cols} FROM {source or quote_ident(layout.name)}{where} "
         f"ORDER BY {TIME_COLUMN} {'DESC' if req.descending else 'ASC'}"
     )
     if req.limit is not None:
@@ -113,7 +162,12 @@ def _empty(refs: list[ColumnRef], time_scale: str) -> pd.DataFrame:
 def _fetch(
     store: Store, req: RowSelect, layout: TopicSchema, refs: list[ColumnRef]
 ) -> pd.DataFrame:
-    sql, params = build_sql(req, layout, refs)
+    with topic_source(store, layout) as source:
+        sql, params = build_sql(req, layout, refs, source)
+        return _run_fetch(store, sql, params, req)
+
+
+def _run_fetch(store: Store, sql: str, params: list[object], req: RowSelect) -> pd.DataFrame:
     max_rows = store.settings.max_query_rows
     if req.limit is None:
         sql += f" LIMIT {max_rows + 1}"
@@ -142,11 +196,12 @@ def _latest(
     """
     assert req.limit is not None
     where, params = _where(req, layout)
-    bounds = run_one(
-        store.cursor(),
-        f"SELECT min({TIME_COLUMN}), max({TIME_COLUMN}) FROM {quote_ident(layout.name)}{where}",
-        params,
-    )
+    with topic_source(store, layout) as source:
+        bounds = run_one(
+            store.cursor(),
+            f"SELECT min({TIME_COLUMN}), max({TIME_COLUMN}) FROM {source}{where}",
+            params,
+        )
     if bounds is None or bounds[1] is None:
         return _fetch(store, req, layout, refs)
     oldest, newest = int(bounds[0]), int(bounds[1])
@@ -164,7 +219,7 @@ def _latest(
 def run_select(store: Store, req: RowSelect) -> pd.DataFrame:
     """Run ``req``; columns in the order asked, indexed by time."""
     layout = store.layout(req.topic)
-    if not store.registry.has_table(req.topic):
+    if not store.registry.has_table(req.topic) and store.pending.snapshot(req.topic) is None:
         return _empty(resolve_fields(layout, req.fields), req.time_scale)
     refs = resolve_fields(layout, req.fields, array_lengths(store, layout))
     if req.descending and req.limit is not None:

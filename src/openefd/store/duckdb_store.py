@@ -26,10 +26,11 @@ from openefd.errors import ConfigurationError, RecordError, UnknownTopicError
 from openefd.schema.model import SAL_INDEX_FIELD, TopicSchema
 from openefd.settings import Settings
 from openefd.store.columns import TIME_COLUMN, arrow_type
+from openefd.store.pending import PendingRows
 from openefd.store.registry import RegisterOutcome, TopicRegistry, quote_ident
 from openefd.store.sql import run, run_one
 
-__all__ = ["DB_FILE", "Store", "TopicStats"]
+__all__ = ["DB_FILE", "Store", "TopicStats", "key_columns"]
 
 DB_FILE = "efd.duckdb"
 SEQ_NUM_FIELD = "private_seqNum"
@@ -73,6 +74,7 @@ class Store:
         self._local = threading.local()
         self._max_time: dict[str, int | None] = {}
         self._columns: dict[str, list[str]] = {}
+        self.pending = PendingRows()
         self.registry = TopicRegistry(self._con, read_only=read_only)
 
     # -- lifecycle ---------------------------------------------------------
@@ -150,6 +152,7 @@ class Store:
             else:
                 run(self._con, "COMMIT")
                 self.registry.changed = False
+                self.registry.committed()
             finally:
                 self._local.in_tx = False
 
@@ -171,14 +174,8 @@ class Store:
         if table.num_rows == 0:
             return 0
         layout = self.layout(topic)
-        table = _conform(topic, layout, table)
-        keys = _key_columns(layout)
-        for key in keys[1:]:
-            if key not in table.column_names:
-                field = layout.field(key)
-                assert field is not None
-                table = table.append_column(key, pa.nulls(table.num_rows, arrow_type(field)))
-        table = _drop_batch_duplicates(table, keys)
+        table = self.conform(topic, table)
+        keys = key_columns(layout)
         name = quote_ident(topic)
         with self.transaction():
             self.registry.ensure_table(topic)
@@ -236,16 +233,29 @@ class Store:
             quote_ident(topic)
         )
 
+    def conform(self, topic: str, table: pa.Table) -> pa.Table:
+        """``table`` cast to the layout's types, key columns present, repeats dropped."""
+        layout = self.layout(topic)
+        table = _conform(topic, layout, table)
+        keys = key_columns(layout)
+        for key in keys[1:]:
+            if key not in table.column_names:
+                field = layout.field(key)
+                assert field is not None
+                table = table.append_column(key, pa.nulls(table.num_rows, arrow_type(field)))
+        return _drop_batch_duplicates(table, keys)
+
     def _stored_max(self, topic: str) -> int | None:
         if topic not in self._max_time:
-            if not self.registry.has_table(topic):
+            if not self.registry.writer_has_table(topic):
                 return None
             row = run_one(self._con, f"SELECT max({TIME_COLUMN}) FROM {quote_ident(topic)}")
             self._max_time[topic] = None if row is None or row[0] is None else int(row[0])
         return self._max_time[topic]
 
 
-def _key_columns(layout: TopicSchema) -> list[str]:
+def key_columns(layout: TopicSchema) -> list[str]:
+    """The columns that identify a row: time, and salIndex/private_seqNum when present."""
     keys = [TIME_COLUMN]
     for extra in (SAL_INDEX_FIELD, SEQ_NUM_FIELD):
         if layout.field(extra) is not None:

@@ -81,7 +81,8 @@ class TopicRegistry:
         self._current: dict[str, TopicSchema] = {}
         self._versions: dict[str, int] = {}
         self._layouts: dict[str, TopicSchema] = {}
-        self._tables: set[str] = set()
+        self._tables: set[str] = set()  # committed: what readers can see
+        self._new_tables: set[str] = set()  # created in the open transaction
         self.changed = False
         if read_only:
             found = run_one(
@@ -116,6 +117,7 @@ class TopicRegistry:
         self._layouts = {t: TopicSchema.from_json(json.loads(d)) for t, d in layouts}
         existing = run(self._con, "SELECT table_name FROM duckdb_tables()")
         self._tables = {t for (t,) in existing if t in self._layouts}
+        self._new_tables = set()
         self.changed = False
 
     def names(self) -> list[str]:
@@ -161,7 +163,7 @@ class TopicRegistry:
             if change.outcome == "unchanged":
                 continue
             self.changed = True
-            if schema.name in self._tables:
+            if schema.name in self._tables or schema.name in self._new_tables:
                 for statement in change.ddl:
                     run(self._con, statement)
             version = self.version(schema.name) + 1
@@ -195,7 +197,7 @@ class TopicRegistry:
             self._con.unregister("_openefd_registry_rows")
 
     def has_table(self, topic: str) -> bool:
-        """Whether ``topic`` has a table, i.e. has been written to."""
+        """Whether ``topic`` has a committed table, i.e. has been written to."""
         return topic in self._tables
 
     def tables(self) -> list[str]:
@@ -204,12 +206,21 @@ class TopicRegistry:
 
     def ensure_table(self, topic: str) -> None:
         """Create ``topic``'s table from its layout if it has none (inside a transaction)."""
-        if topic in self._tables:
+        if topic in self._tables or topic in self._new_tables:
             return
         layout = self._layouts[topic]
         self.changed = True
         run(self._con, create_table_ddl(layout))
-        self._tables.add(topic)
+        self._new_tables.add(topic)
+
+    def writer_has_table(self, topic: str) -> bool:
+        """Whether ``topic`` has a table for the writer (created in its open transaction too)."""
+        return topic in self._tables or topic in self._new_tables
+
+    def committed(self) -> None:
+        """The writer's transaction committed: its new tables are now everyone's."""
+        self._tables |= self._new_tables
+        self._new_tables = set()
 
     def _plan(self, schema: TopicSchema) -> _Change:
         old_layout = self._layouts.get(schema.name)

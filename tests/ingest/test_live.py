@@ -1,0 +1,104 @@
+"""LiveWriter: rows visible on return, committed in batches, never shown twice."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from openefd.client import EfdClientSync
+from openefd.errors import RecordError
+from openefd.ingest.live import LiveWriter
+from openefd.store.duckdb_store import Store
+
+AZ = "lsst.sal.MTMount.azimuth"
+T0 = pd.Timestamp("2024-05-01T03:00:00Z")
+
+
+def rows(start: int, n: int) -> pd.DataFrame:
+    idx = pd.date_range(T0 + pd.Timedelta(seconds=start), periods=n, freq="1s")
+    return pd.DataFrame(
+        {
+            "actualPosition": np.arange(start, start + n, dtype=float),
+            "private_seqNum": np.arange(start, start + n),
+        },
+        index=idx,
+    )
+
+
+def stored(store: Store) -> int:
+    return store.topic_stats([AZ])[0].rows
+
+
+def seq(efd: EfdClientSync) -> list[int]:
+    frame = efd.select_time_series(AZ, "private_seqNum", T0, T0 + pd.Timedelta(hours=1))
+    return frame["private_seqNum"].tolist()
+
+
+def test_rows_visible_before_flush_and_once_after(store: Store) -> None:
+    efd = EfdClientSync.from_store(store)
+    with LiveWriter(store, flush_interval_s=3600) as live:
+        assert live.write(AZ, rows(0, 5)) == 5
+        assert stored(store) == 0
+        assert seq(efd) == [0, 1, 2, 3, 4]  # a topic with no table yet, only pending rows
+        assert efd.select_top_n(AZ, "private_seqNum", 2)["private_seqNum"].tolist() == [4, 3]
+        assert live.flush() == 5
+        live.write(AZ, rows(3, 4))  # 3, 4 repeat stored rows; 5, 6 are new
+        assert seq(efd) == [0, 1, 2, 3, 4, 5, 6]
+    assert stored(store) == 7
+    assert seq(efd) == [0, 1, 2, 3, 4, 5, 6]
+
+
+def test_query_between_commit_and_drop_shows_each_row_once(store: Store) -> None:
+    efd = EfdClientSync.from_store(store)
+    live = LiveWriter(store, flush_interval_s=3600)
+    live.write(AZ, rows(0, 3))
+    live.write(AZ, rows(1, 3))  # repeats inside the pending rows too
+    pending = store.pending.snapshot(AZ)
+    assert pending is not None
+    store.insert(AZ, pending)  # as a flush does, before it drops the pending rows
+    assert seq(efd) == [0, 1, 2, 3]
+    live.close()
+    assert seq(efd) == [0, 1, 2, 3]
+    assert stored(store) == 4
+
+
+def test_bad_rows_rejected_at_write(store: Store) -> None:
+    with LiveWriter(store, flush_interval_s=3600) as live:
+        with pytest.raises(RecordError, match="actualPosition"):
+            live.write(AZ, rows(0, 2).assign(actualPosition="x"))
+        assert store.pending.rows == 0
+
+
+def test_background_thread_flushes(store: Store) -> None:
+    with LiveWriter(store, flush_interval_s=0.05) as live:
+        live.write(AZ, rows(0, 10))
+        deadline = time.monotonic() + 10
+        while stored(store) < 10 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert stored(store) == 10
+        assert live.flushes >= 1
+        assert store.pending.rows == 0
+
+
+def test_flush_early_when_pending_rows_pile_up(store: Store) -> None:
+    with LiveWriter(store, flush_interval_s=3600, max_pending_rows=20) as live:
+        live.write(AZ, rows(0, 25))
+        deadline = time.monotonic() + 10
+        while stored(store) < 25 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert stored(store) == 25
+
+
+def test_arrow_input_and_many_topics_in_one_flush(store: Store) -> None:
+    el = "lsst.sal.MTMount.elevation"
+    with LiveWriter(store, flush_interval_s=3600) as live:
+        for k in range(3):
+            t = pa.table({"private_efdStamp": [1714532400.0 + k], "actualPosition": [float(k)]})
+            live.write(AZ, t)
+            live.write(el, t)
+        assert live.flush() == 6
+        assert live.flushes == 1
