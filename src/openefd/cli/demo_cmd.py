@@ -1,33 +1,39 @@
-"""``openefd demo``: load a sample into the embedded store and query it.
+"""``openefd demo``: simulate part of an observing night into the embedded store, query it.
 
-A later version runs the observatory simulator; this one loads a deterministic
-sample of real SAL topics (see :mod:`openefd.sample`) and shows the answers,
-and timings, of the queries a user asks first.
+It creates (or reuses) a store, registers the SAL topic definitions, runs the
+observatory simulator (:mod:`openefd.sim`, profile ``demo``: M1M3 at 50 Hz,
+the mount, dome, weather, seeing, camera events, exposures) for an hour by
+default, loads it as one import with a progress bar, and shows what a user
+asks first: what was loaded, the time span, and example queries with their
+answers and timings (:mod:`openefd.cli.demo_queries`). Exposures and image
+arrivals are written beside the store as Parquet files until the exposure
+registry exists.
 """
 
 from __future__ import annotations
 
-import statistics
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import typer
-from rich.progress import Progress
-from rich.table import Table
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from openefd.cli.common import StoreOption, console, guarded, settings_for
-from openefd.client import EfdClientSync
-from openefd.ingest.writer import Writer
-from openefd.sample import sample_topics
+from openefd.cli.demo_queries import show_queries, show_summary
+from openefd.errors import ConfigurationError
+from openefd.ingest.writer import TopicBatch, Writer
 from openefd.schema.loader import load_schemas
 from openefd.settings import SchemaMode
+from openefd.sim import NightSimulator, Profile, SimConfig
 from openefd.store.duckdb_store import Store
+from openefd.timeinput import to_tai_ns
 
-__all__ = ["demo", "find_sal_xml"]
+__all__ = ["DEMO_START", "demo", "find_sal_xml"]
 
-SAMPLE_START = "2024-05-01T03:00:00"
+DEMO_START = "2024-05-01T23:30:00Z"
 _CANDIDATES = ("../shared/ts_xml/sal_interfaces", "ts_xml/sal_interfaces")
 
 
@@ -38,16 +44,6 @@ def find_sal_xml() -> Path | None:
         if (path / "SALSubsystems.xml").is_file():
             return path
     return None
-
-
-def _median_ms(func: Callable[[], Any], runs: int = 15) -> tuple[Any, float]:
-    result = func()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        func()
-        times.append((time.perf_counter() - t0) * 1000)
-    return result, statistics.median(times)
 
 
 @guarded
@@ -61,81 +57,84 @@ def demo(
             show_default=False,
         ),
     ] = None,
-    hours: Annotated[float, typer.Option(min=0.01, max=24, help="Hours of sample data.")] = 1.0,
+    hours: Annotated[
+        float, typer.Option(min=0.05, max=14, help="Hours of the night to simulate.")
+    ] = 1.0,
+    night: Annotated[
+        bool, typer.Option("--night", help="Simulate a whole night (10 h) instead.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Simulator seed: same seed, same night.")] = 1,
 ) -> None:
-    """Load an hour of sample telemetry, events and commands, then query it."""
+    """Simulate an hour of an observing night into the store, then query it."""
     settings = settings_for(store)
-    paths = [schemas] if schemas else (settings.schemas or ([p] if (p := find_sal_xml()) else []))
-    with Store(settings.store, settings=settings) as st:
-        if paths:
-            counts = st.register_topics(load_schemas(paths))
-            console.print(
-                f"topic registry from {', '.join(map(str, paths))}: "
-                f"{sum(counts.values())} topics ({counts['created']} new)"
-            )
-        else:
-            console.print("no SAL XML found: topics get types inferred from the data")
-        mode = SchemaMode.STRICT if paths else SchemaMode.EXTEND
-        frames = sample_topics(start_utc=SAMPLE_START + "Z", hours=hours)
-        writer = Writer(st, mode)
-        t0 = time.perf_counter()
-        values = 0
-        with Progress(console=console) as progress:
-            task = progress.add_task("loading sample", total=len(frames))
-            for topic, frame in frames.items():
-                writer.write(topic, frame)
-                values += frame.size
-                progress.advance(task)
-        elapsed = time.perf_counter() - t0
-    console.print(
-        f"loaded {values:,} values into {len(frames)} topics in {elapsed:.1f} s "
-        f"({values / elapsed / 1e6:.1f} M values/s) → {settings.store}"
+    sal_xml = schemas or (settings.schemas[0] if settings.schemas else find_sal_xml())
+    if sal_xml is None:
+        raise ConfigurationError(
+            "the demo simulates topics from the SAL definitions: give --schemas PATH "
+            "(a ts_xml sal_interfaces folder) or set OPENEFD_SCHEMAS"
+        )
+    span_h = 10.0 if night else hours
+    sim = NightSimulator(
+        SimConfig(
+            schemas=sal_xml, start_utc=DEMO_START, hours=span_h, seed=seed, profile=Profile.DEMO
+        )
     )
-    _show_queries(settings.store, settings, hours)
+    with Store(settings.store, settings=settings) as st:
+        counts = st.register_topics(load_schemas([sal_xml]))
+        console.print(
+            f"topic registry from {sal_xml}: {sum(counts.values()):,} topics "
+            f"({counts['created']:,} new)"
+        )
+        start_tai_ns = to_tai_ns(DEMO_START)
+        values, elapsed = _load(st, sim, span_h, start_tai_ns)
+        console.print(
+            f"simulated and loaded {values:,} values in {elapsed:.1f} s "
+            f"({values / max(elapsed, 1e-9) / 1e6:.1f} M values/s) → {settings.store}"
+        )
+        extra = _write_side_tables(sim, settings.store)
+        show_summary(st, extra)
+        show_queries(st, sim.exposures(), start_tai_ns, span_h)
 
 
-def _show_queries(path: Path, settings: Any, hours: float) -> None:
-    from astropy.time import Time, TimeDelta
+def _values(table: pa.Table) -> int:
+    """Scalars in ``table``: array elements count one each, as the EFD flattens them."""
+    total = 0
+    for col in table.columns:
+        if pa.types.is_list(col.type) or pa.types.is_fixed_size_list(col.type):
+            total += int(pc.sum(pc.list_value_length(col)).as_py() or 0)
+        else:
+            total += len(col)
+    return total
 
-    # A window inside the sample, whatever its length: 10 minutes a third of the way in.
-    span_s = min(600.0, hours * 3600 / 3)
-    start = Time(SAMPLE_START, scale="utc") + TimeDelta(hours * 1200, format="sec")
-    table = Table(title="example queries (median of 15 runs)")
-    for col in ("query", "answer", "ms"):
-        table.add_column(col)
-    with EfdClientSync(path, settings=settings) as efd:
-        df, ms = _median_ms(
-            lambda: efd.select_time_series(
-                "lsst.sal.MTMount.azimuth",
-                ["actualPosition", "actualVelocity", "actualTorque"],
-                start,
-                TimeDelta(span_s, format="sec"),
-            )
-        )
-        table.add_row(
-            f"select_time_series(MTMount.azimuth, 3 fields, {span_s / 60:g} min)",
-            f"{len(df):,} rows, azimuth {df['actualPosition'].min():.1f}…"
-            f"{df['actualPosition'].max():.1f} deg",
-            f"{ms:.2f}",
-        )
-        df, ms = _median_ms(
-            lambda: efd.select_top_n("lsst.sal.MTMount.elevation", "actualPosition", 1)
-        )
-        table.add_row(
-            "select_top_n(MTMount.elevation, actualPosition, 1)",
-            f"{df['actualPosition'].iloc[0]:.2f} deg at {df.index[0]}",
-            f"{ms:.2f}",
-        )
-        df, ms = _median_ms(
-            lambda: efd.get(
-                "ESS.temperature.temperatureItem", start, TimeDelta(60, format="sec"), index=1
-            )
-        )
-        table.add_row(
-            "get('ESS.temperature.temperatureItem', 1 min, index=1)",
-            f"{df.shape[0]} rows × {df.shape[1]} sensors, mean {df.to_numpy().mean():.2f} °C",
-            f"{ms:.2f}",
-        )
-        topics = efd.get_topics()
-    console.print(table)
-    console.print(f"{len(topics)} topics hold data. Try: openefd info --store {path}")
+
+def _load(st: Store, sim: NightSimulator, span_h: float, start_tai_ns: int) -> tuple[int, float]:
+    """Simulate and write minute by minute, as one import (one transaction)."""
+    writer = Writer(st, SchemaMode.STRICT)
+    columns = (
+        TextColumn("simulating {task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} min"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    values = 0
+    t0 = time.perf_counter()
+    with Progress(*columns, console=console) as progress, st.transaction():
+        task = progress.add_task(f"{span_h:g} h of night", total=span_h * 60)
+        for chunk in sim.chunks(seconds=60.0):
+            batches = [TopicBatch(topic, table) for topic, table in chunk.tables.items()]
+            writer.write_batches(batches)
+            values += sum(_values(t) for t in chunk.tables.values())
+            progress.update(task, completed=(chunk.end_tai_ns - start_tai_ns) / 60e9)
+    return values, time.perf_counter() - t0
+
+
+def _write_side_tables(sim: NightSimulator, store_dir: Path) -> dict[str, int]:
+    """Exposures and image arrivals as Parquet files beside the store."""
+    out = store_dir / "sim"
+    out.mkdir(parents=True, exist_ok=True)
+    exposures = sim.exposures()
+    arrivals = sim.arrivals()
+    exposures.to_parquet(out / "exposures.parquet")
+    arrivals.to_parquet(out / "arrivals.parquet")
+    return {"exposures": len(exposures), "image arrivals": len(arrivals)}

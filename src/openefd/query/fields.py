@@ -29,6 +29,7 @@ class ColumnRef:
     name: str
     sql: str
     field: FieldSchema
+    element: int | None = None  # index into the array field, for flattened elements
 
 
 def normalize_field_list(fields: str | bytes | Sequence[str]) -> list[str]:
@@ -45,7 +46,7 @@ def normalize_field_list(fields: str | bytes | Sequence[str]) -> list[str]:
 
 def _element(f: FieldSchema, i: int) -> ColumnRef:
     cast = output_duckdb_type(f.type)
-    return ColumnRef(f"{f.name}{i}", f"CAST({quote_ident(f.name)}[{i + 1}] AS {cast})", f)
+    return ColumnRef(f"{f.name}{i}", f"CAST({quote_ident(f.name)}[{i + 1}] AS {cast})", f, i)
 
 
 def _scalar(f: FieldSchema) -> ColumnRef:

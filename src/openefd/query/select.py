@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from openefd.errors import QueryError
+from openefd.query.arrays import element_columns
+from openefd.query.arrays import plain_numpy as element_columns_scalar
 from openefd.query.fields import ColumnRef, resolve_fields
 from openefd.schema.model import SAL_INDEX_FIELD, TopicSchema
 from openefd.store.columns import TIME_COLUMN, arrow_type, output_duckdb_type
@@ -122,11 +125,42 @@ def topic_source(store: Store, layout: TopicSchema) -> Iterator[str]:
         cursor.unregister(_PENDING)
 
 
+_WHOLE_LIST = 4  # more elements than this of one array: fetch the list once
+_LIST_PREFIX = "__list_"
+
+
+def _whole_lists(refs: list[ColumnRef]) -> set[str]:
+    counts: dict[str, int] = {}
+    for r in refs:
+        if r.element is not None:
+            counts[r.field.name] = counts.get(r.field.name, 0) + 1
+    return {name for name, n in counts.items() if n > _WHOLE_LIST}
+
+
+def _select_list(refs: list[ColumnRef]) -> list[str]:
+    whole = _whole_lists(refs)
+    items = [
+        f"{r.sql} AS {quote_ident(r.name)}"
+        for r in refs
+        if r.element is None or r.field.name not in whole
+    ]
+    for r in refs:
+        if r.element is not None and r.field.name in whole:
+            alias = quote_ident(_LIST_PREFIX + r.field.name)
+            sql = (
+                f"CAST({quote_ident(r.field.name)} AS "
+                f"{output_duckdb_type(r.field.type)}[]) AS {alias}"
+            )
+            if sql not in items:
+                items.append(sql)
+    return items
+
+
 def build_sql(
     req: RowSelect, layout: TopicSchema, refs: list[ColumnRef], source: str | None = None
 ) -> tuple[str, list[object]]:
     where, params = _where(req, layout)
-    cols = ", ".join([TIME_COLUMN] + [f"{r.sql} AS {quote_ident(r.name)}" for r in refs])
+    cols = ", ".join([TIME_COLUMN, *_select_list(refs)])
     sql = (
         f"SELECT {cols} FROM {source or quote_ident(layout.name)}{where} "
         f"ORDER BY {TIME_COLUMN} {'DESC' if req.descending else 'ASC'}"
@@ -164,16 +198,40 @@ def _fetch(
 ) -> pd.DataFrame:
     with topic_source(store, layout) as source:
         sql, params = build_sql(req, layout, refs, source)
-        return _run_fetch(store, sql, params, req)
+        return _run_fetch(store, sql, params, req, refs)
 
 
-def _run_fetch(store: Store, sql: str, params: list[object], req: RowSelect) -> pd.DataFrame:
+def _fetch_columns(
+    store: Store, sql: str, params: list[object], refs: list[ColumnRef]
+) -> dict[str, Any]:
+    """Output columns by name, in the order asked; nulls as the EFD gives them."""
+    whole = _whole_lists(refs)
+    relation = store.cursor().sql(sql, params=params)
+    if not whole:
+        # fetchnumpy: no pandas extension types, so nulls read as NaN (numbers) or None.
+        return dict(relation.fetchnumpy())
+    table = relation.to_arrow_table()
+    out: dict[str, Any] = {TIME_COLUMN: table[TIME_COLUMN].to_numpy()}
+    split: dict[str, dict[int, Any]] = {}
+    for name in whole:
+        wanted = [r.element for r in refs if r.field.name == name and r.element is not None]
+        parts = element_columns(table[_LIST_PREFIX + name], wanted)
+        split[name] = dict(zip(wanted, parts, strict=True))
+    for r in refs:
+        if r.element is not None and r.field.name in whole:
+            out[r.name] = split[r.field.name][r.element]
+        else:
+            out[r.name] = element_columns_scalar(table[r.name])
+    return out
+
+
+def _run_fetch(
+    store: Store, sql: str, params: list[object], req: RowSelect, refs: list[ColumnRef]
+) -> pd.DataFrame:
     max_rows = store.settings.max_query_rows
     if req.limit is None:
         sql += f" LIMIT {max_rows + 1}"
-    # fetchnumpy: no pandas extension types, so nulls read as the EFD gives them
-    # (NaN in numeric columns, None in others).
-    columns = store.cursor().sql(sql, params=params).fetchnumpy()
+    columns = _fetch_columns(store, sql, params, refs)
     times = np.asarray(columns.pop(TIME_COLUMN), dtype=np.int64)
     if len(times) > max_rows:
         raise QueryError(
