@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from openefd.cli import demo_cmd, query_cmds, store_cmds
+from openefd.cli import demo_cmd, query_cmds, sim_cmd, store_cmds
 from openefd.settings import settings_markdown
 
 __all__ = ["app", "main"]
@@ -32,6 +32,7 @@ app.command()(query_cmds.fields)
 app.command()(query_cmds.schema)
 app.command()(query_cmds.get)
 app.command()(demo_cmd.demo)
+app.command()(sim_cmd.simulate)
 
 
 @app.command()
