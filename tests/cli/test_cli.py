@@ -238,3 +238,32 @@ def test_schema_shows_blank_not_nan_for_missing_units(tmp_path: Path, sal_xml_di
     code, out = invoke("schema", "--store", str(store), AZ)
     assert code == 0
     assert "nan" not in out
+
+
+def test_demo_simulates_loads_and_finds_the_planted_excursion(
+    tmp_path: Path, sal_xml_dir: Path
+) -> None:
+    from openefd.cli.demo_queries import find_excursion
+
+    store = tmp_path / "store"
+    result = runner.invoke(
+        app,
+        ["demo", "--store", str(store), "--schemas", str(sal_xml_dir), "--hours", "0.45"],
+        env={"COLUMNS": "250"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "simulated and loaded" in result.output
+    assert "example queries" in result.output
+    assert (store / "sim" / "exposures.parquet").is_file()
+    with EfdClientSync(store, read_only=True) as efd:
+        topics = efd.get_topics()
+        assert "lsst.sal.MTM1M3.forceActuatorData" in topics
+        latest = efd.select_top_n("lsst.sal.MTM1M3.forceActuatorData", "zForce0", 1)
+        temps = efd.select_time_series(
+            "lsst.sal.ESS.temperature",
+            ["salIndex", "temperatureItem"],
+            "2024-05-01T23:30:00",
+            "2024-05-02T00:00:00",
+        )
+    assert latest.index[0] > pd.Timestamp("2024-05-01T23:56:00Z")
+    assert "salIndex 101 temperatureItem3 at 23:5" in find_excursion(temps)  # planted at 20–30 min

@@ -1,9 +1,10 @@
-"""Every ``>>>`` example in the guides runs, against a store made as the README says.
+"""Every ``>>>`` example in the guides runs, against the store the guides assume.
 
 The examples are the ``python`` code blocks that hold ``>>>`` prompts, after the
 set-up blocks (plain code that imports); a block after ``<!-- not run -->``
 is shown only (it needs what is not installed here). They run in order, per guide, in a
-directory holding the demo's store (``openefd-store``).
+directory holding the store of ``openefd demo --hours 0.25`` (``openefd-store``: the
+first 15 minutes of the simulated night), as the guides say.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory, sal_xml_dir: Path) -> Pat
     work = tmp_path_factory.mktemp("guide")
     store = work / "openefd-store"
     result = CliRunner().invoke(
-        app, ["demo", "--store", str(store), "--schemas", str(sal_xml_dir)]
+        app, ["demo", "--store", str(store), "--schemas", str(sal_xml_dir), "--hours", "0.25"]
     )
     assert result.exit_code == 0, result.output
     return work

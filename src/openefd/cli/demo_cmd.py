@@ -61,7 +61,7 @@ def demo(
         float, typer.Option(min=0.05, max=14, help="Hours of the night to simulate.")
     ] = 1.0,
     night: Annotated[
-        bool, typer.Option("--night", help="Simulate a whole night (10 h) instead.")
+        bool, typer.Option("--night", help="Simulate a whole night (10 h); overrides --hours.")
     ] = False,
     seed: Annotated[int, typer.Option(help="Simulator seed: same seed, same night.")] = 1,
 ) -> None:

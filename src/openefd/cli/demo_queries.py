@@ -20,7 +20,7 @@ from openefd.client import EfdClientSync
 from openefd.store.duckdb_store import Store
 from openefd.timeinput import tai_ns_to_index
 
-__all__ = ["show_queries", "show_summary"]
+__all__ = ["find_excursion", "show_queries", "show_summary"]
 
 RUNS = 15
 
@@ -143,20 +143,35 @@ def show_queries(st: Store, exposures: pd.DataFrame, start_tai_ns: int, hours: f
         answer,
         f"{ms:.2f}",
     )
-    df, ms = _median_ms(lambda: efd.get("ESS.temperature.temperatureItem", start, span))
-    if len(df):
-        jumps = df.diff().abs().max()
-        sensor = str(jumps.idxmax())
-        answer = f"largest step {jumps.max():.1f} °C on {sensor}"
-    else:
-        answer = "no temperatures"
+    df, ms = _median_ms(
+        lambda: efd.select_time_series(
+            "lsst.sal.ESS.temperature", ["salIndex", "temperatureItem"], start, span
+        )
+    )
     table.add_row(
         "any temperature excursion?",
-        "get('ESS.temperature.temperatureItem', start, span)",
-        answer,
+        "select_time_series('lsst.sal.ESS.temperature', ['salIndex', 'temperatureItem'], "
+        "start, span)",
+        find_excursion(df),
         f"{ms:.2f}",
     )
     console.print(table)
     console.print(
         f"Try: openefd info --store {st.path}; openefd topics --store {st.path}", highlight=False
     )
+
+
+def find_excursion(df: pd.DataFrame) -> str:
+    """The sensor that strays furthest from its own median over the span."""
+    if df.empty:
+        return "no temperatures"
+    best: tuple[float, str, Any] = (0.0, "", None)
+    for index, sensor in df.groupby("salIndex"):
+        values = sensor.drop(columns="salIndex")
+        deviation = (values - values.median()).abs()
+        column = str(deviation.max().idxmax())
+        size = float(deviation[column].max())
+        if size > best[0]:
+            best = (size, f"salIndex {index} {column}", deviation[column].idxmax())
+    size, where, when = best
+    return f"{size:.1f} °C off its median: {where} at {when:%H:%M} UTC"
