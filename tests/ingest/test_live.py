@@ -102,3 +102,29 @@ def test_arrow_input_and_many_topics_in_one_flush(store: Store) -> None:
             live.write(el, t)
         assert live.flush() == 6
         assert live.flushes == 1
+
+
+def test_repeated_table_shape_takes_the_plan_and_matches_the_full_path(store: Store) -> None:
+    efd = EfdClientSync.from_store(store)
+
+    def second(k: int, seq: int = 0) -> pa.Table:
+        return pa.table(
+            {
+                "private_efdStamp": [1714532400.0 + k, 1714532400.5 + k],
+                "actualPosition": [float(k), k + 0.5],
+                "private_seqNum": [seq or 2 * k, seq or 2 * k + 1],
+            }
+        )
+
+    with LiveWriter(store, flush_interval_s=3600) as live:
+        live.write(AZ, second(0))  # full path, learns the plan
+        assert live._plans.apply(AZ, second(1)) is not None
+        live.write(AZ, second(1))
+        with pytest.raises(RecordError, match="private_seqNum"):
+            live.write(AZ, second(2, seq=2**40))  # too big for SAL long: full path explains
+        got = efd.select_time_series(
+            AZ, ["actualPosition", "private_seqNum"], T0, T0 + pd.Timedelta(seconds=5)
+        )
+        assert got["actualPosition"].tolist() == [0.0, 0.5, 1.0, 1.5]
+        assert got.index[1] == T0 + pd.Timedelta(milliseconds=500)
+    assert stored(store) == 4

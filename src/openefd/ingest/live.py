@@ -22,6 +22,7 @@ from types import TracebackType
 import pyarrow as pa
 
 from openefd.errors import OpenEfdError
+from openefd.ingest.plans import WritePlans
 from openefd.ingest.writer import TableData, TopicBatch, Writer, table_from_data
 from openefd.settings import SchemaMode
 from openefd.store.duckdb_store import Store
@@ -46,6 +47,7 @@ class LiveWriter:
         self.flush_interval_s = flush_interval_s
         self.max_pending_rows = max_pending_rows
         self._writer = Writer(store, mode)
+        self._plans = WritePlans()
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -57,12 +59,15 @@ class LiveWriter:
     def write(self, topic: str, data: TableData) -> int:
         """Validate and accept rows of ``topic``; returns the rows accepted."""
         self._raise_background_error()
-        table, utc = table_from_data(data, f"topic {topic!r}")
-        batch = TopicBatch(topic, table, utc)
-        prepared = self._writer.prepare(batch)
-        if prepared is None:
-            return 0
-        conformed = self.store.conform(topic, prepared)
+        conformed = self._plans.apply(topic, data) if isinstance(data, pa.Table) else None
+        if conformed is None:
+            table, utc = table_from_data(data, f"topic {topic!r}")
+            prepared = self._writer.prepare(TopicBatch(topic, table, utc))
+            if prepared is None:
+                return 0
+            conformed = self.store.conform(topic, prepared)
+            if utc is None:
+                self._plans.learn(topic, table, conformed)
         self.store.pending.add(topic, conformed)
         if self.store.pending.rows >= self.max_pending_rows:
             self._wake.set()
@@ -78,7 +83,7 @@ class LiveWriter:
             with self.store.transaction():
                 for topic, tables in batches.items():
                     table = pa.concat_tables(tables, promote_options="default")
-                    written += self.store.insert(topic, table)
+                    written += self.store.insert(topic, table, conformed=True)
             self.store.pending.drop(batches)
             self.flushes += 1
             return written

@@ -165,7 +165,7 @@ class Store:
             self._columns.clear()
         return counts
 
-    def insert(self, topic: str, table: pa.Table) -> int:
+    def insert(self, topic: str, table: pa.Table, *, conformed: bool = False) -> int:
         """Insert rows (``time_tai_ns`` + layout columns); returns rows newly stored.
 
         Columns must be a subset of the layout; missing ones are stored as NULL.
@@ -174,8 +174,9 @@ class Store:
         if table.num_rows == 0:
             return 0
         layout = self.layout(topic)
-        table = self.conform(topic, table)
         keys = key_columns(layout)
+        # Tables from conform() have the right types already; repeats are dropped either way.
+        table = _drop_batch_duplicates(table, keys) if conformed else self.conform(topic, table)
         name = quote_ident(topic)
         with self.transaction():
             self.registry.ensure_table(topic)

@@ -23,6 +23,7 @@ class PendingRows:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._tables: dict[str, list[pa.Table]] = {}
+        self._joined: dict[str, pa.Table] = {}  # concatenation cache, dropped on change
         self._rows = 0
 
     @property
@@ -33,15 +34,23 @@ class PendingRows:
     def add(self, topic: str, table: pa.Table) -> None:
         with self._lock:
             self._tables.setdefault(topic, []).append(table)
+            self._joined.pop(topic, None)
             self._rows += table.num_rows
 
     def snapshot(self, topic: str) -> pa.Table | None:
         """All pending rows of ``topic`` as one table (columns unified), or None."""
         with self._lock:
+            joined = self._joined.get(topic)
+            if joined is not None:
+                return joined
             tables = list(self._tables.get(topic, ()))
         if not tables:
             return None
-        return pa.concat_tables(tables, promote_options="default")
+        joined = pa.concat_tables(tables, promote_options="default")
+        with self._lock:
+            if len(self._tables.get(topic, ())) == len(tables):
+                self._joined[topic] = joined
+        return joined
 
     def peek_all(self) -> dict[str, list[pa.Table]]:
         """What is pending now, per topic (the lists are copies)."""
@@ -58,6 +67,7 @@ class PendingRows:
                     "pending rows changed order during a flush"
                 )
                 del tables[:count]
+                self._joined.pop(topic, None)
                 self._rows -= sum(t.num_rows for t in done)
                 if not tables:
                     self._tables.pop(topic, None)
