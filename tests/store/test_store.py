@@ -141,9 +141,10 @@ def test_bad_locations(tmp_path: Path) -> None:
         Store(tmp_path / "file")
 
 
-def test_float_fields_keep_what_was_sent(typed_store: Store) -> None:
-    """SAL float fields read back as sent (the EFD keeps float64), not rounded to float32."""
-    typed_store.insert(ALL_TYPES.name, pa.table({TIME_COLUMN: [1], "f32": [0.1]}))
-    got = typed_store.cursor().sql(f'SELECT "f32" FROM "{ALL_TYPES.name}"').fetchall()
-    assert got == [(0.1,)]
+def test_float_fields_are_float32_as_sal_sends_them(typed_store: Store) -> None:
+    """A float32 value is kept exactly; a decimal float32 cannot hold is rounded to it."""
+    sent = float(np.float32(12.34))
+    typed_store.insert(ALL_TYPES.name, pa.table({TIME_COLUMN: [1, 2], "f32": [sent, 0.1]}))
+    got = typed_store.cursor().sql(f'SELECT "f32"::DOUBLE FROM "{ALL_TYPES.name}"').fetchall()
+    assert got == [(sent,), (float(np.float32(0.1)),)]
     typed_store.close()

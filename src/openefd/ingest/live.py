@@ -82,7 +82,7 @@ class LiveWriter:
             written = 0
             with self.store.transaction():
                 for topic, tables in batches.items():
-                    table = pa.concat_tables(tables, promote_options="default")
+                    table = pa.concat_tables(tables, promote_options="default").combine_chunks()
                     written += self.store.insert(topic, table, conformed=True)
             self.store.pending.drop(batches)
             self.flushes += 1

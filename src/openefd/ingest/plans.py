@@ -28,8 +28,10 @@ _EFD_STAMP = "private_efdStamp"
 @dataclass(frozen=True, slots=True)
 class _Plan:
     incoming: pa.Schema
-    cast_to: pa.Schema  # the incoming columns (less time_tai_ns), as stored
     conformed: pa.Schema  # the full result, as Store.conform returns it
+    # Per conformed column after time: (incoming column index or -1 for nulls, type to cast
+    # to, or None when the incoming type is already right).
+    steps: tuple[tuple[int, pa.DataType | None, pa.DataType], ...]
 
 
 class WritePlans:
@@ -45,8 +47,17 @@ class WritePlans:
             return  # flattened array elements were packed: no one-to-one plan
         if TIME_COLUMN not in incoming.column_names and _EFD_STAMP not in names:
             return
-        cast_to = pa.schema([conformed.schema.field(n) for n in names])
-        self._plans[topic] = _Plan(incoming.schema, cast_to, conformed.schema)
+        steps = []
+        for field in conformed.schema:
+            if field.name == TIME_COLUMN:
+                continue
+            if field.name not in names:
+                steps.append((-1, None, field.type))
+                continue
+            index = incoming.schema.get_field_index(field.name)
+            same = incoming.schema.field(index).type == field.type
+            steps.append((index, None if same else field.type, field.type))
+        self._plans[topic] = _Plan(incoming.schema, conformed.schema, tuple(steps))
 
     def apply(self, topic: str, table: pa.Table) -> pa.Table | None:
         """``table`` conformed by the topic's plan, or None to take the full path."""
@@ -56,20 +67,18 @@ class WritePlans:
         tai = _times(table)
         if tai is None or not bool(np.all(tai[1:] > tai[:-1])):
             return None
+        arrays: list[pa.Array | pa.ChunkedArray] = [pa.array(tai, type=pa.int64())]
         try:
-            cast = table.select(plan.cast_to.names).cast(plan.cast_to)
+            for index, cast_to, dtype in plan.steps:
+                if index < 0:
+                    arrays.append(pa.nulls(table.num_rows, dtype))
+                elif cast_to is None:
+                    arrays.append(table.column(index))
+                else:
+                    arrays.append(table.column(index).cast(cast_to))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             return None
-        columns = {TIME_COLUMN: pa.array(tai, type=pa.int64())}
-        for field in plan.conformed:
-            if field.name == TIME_COLUMN:
-                continue
-            columns[field.name] = (
-                cast[field.name]
-                if field.name in plan.cast_to.names
-                else pa.nulls(table.num_rows, field.type)
-            )
-        return pa.table(columns, schema=plan.conformed)
+        return pa.Table.from_arrays(arrays, schema=plan.conformed)
 
 
 def _times(table: pa.Table) -> np.ndarray | None:

@@ -1,10 +1,12 @@
 """How field types map to DuckDB and Arrow types, and how types widen.
 
 A SAL ``long`` is 32 bits and ``long long`` 64 (IDL), ``byte`` is unsigned.
-``float`` fields are stored as 64-bit floats, as InfluxDB stores them, so
-whatever a writer sends (a float32 from SAL, or a decimal from a text export)
-reads back exactly as sent; integers keep their SAL width, which also checks
-their range on the way in.
+``float`` fields are stored as the 32-bit floats SAL publishes: half the
+space of doubles and ~1.4× faster to load (measured with 156-element arrays).
+They read back as float64 (as the EFD returns them), exactly for anything SAL
+sent; a decimal that float32 cannot hold (``0.1`` typed into a line-protocol
+file) reads back as its nearest float32 (``0.10000000149011612``). Integers
+keep their SAL width, which also checks their range on the way in.
 Arrays (``count`` ≠ 1) are DuckDB lists of the element type, so a resized
 array needs no new column; element *i* is ``name[i + 1]`` in SQL and
 ``name{i}`` to EFD users.
@@ -41,7 +43,7 @@ _DUCKDB: dict[FieldType, str] = {
     FieldType.UNSIGNED_INT: "UINTEGER",
     FieldType.UNSIGNED_LONG: "UINTEGER",
     FieldType.UNSIGNED_LONG_LONG: "UBIGINT",
-    FieldType.FLOAT: "DOUBLE",  # as the EFD: a value sent as 0.1 reads back as 0.1
+    FieldType.FLOAT: "FLOAT",
     FieldType.DOUBLE: "DOUBLE",
     FieldType.STRING: "VARCHAR",
 }
@@ -57,7 +59,7 @@ _ARROW: dict[FieldType, pa.DataType] = {
     FieldType.UNSIGNED_INT: pa.uint32(),
     FieldType.UNSIGNED_LONG: pa.uint32(),
     FieldType.UNSIGNED_LONG_LONG: pa.uint64(),
-    FieldType.FLOAT: pa.float64(),
+    FieldType.FLOAT: pa.float32(),
     FieldType.DOUBLE: pa.float64(),
     FieldType.STRING: pa.string(),
 }
