@@ -1,0 +1,294 @@
+"""InfluxDB 1.x as the benchmark's reference: a private ``influxd`` and an HTTP client.
+
+:class:`InfluxServer` writes a config into a temporary directory (data, WAL
+and meta there; HTTP and RPC bound to free ports on 127.0.0.1; reporting,
+``_internal`` monitoring and query logs off; no auth; no series or tag
+limits; a write cache large enough for bulk loads; no row limit on
+queries), starts ``influxd``, waits for ``/ping`` and stops it again —
+terminate, wait, kill — on ``stop()``, at the end of a ``with`` block and
+at interpreter exit.
+
+:class:`InfluxHttp` speaks the 1.x HTTP API over one keep-alive connection
+(stdlib ``http.client``): ``/write`` with line protocol, ``/query`` with
+InfluxQL, and the JSON → DataFrame step that ``aioinflux`` performs for
+``lsst-efd-client`` (``output="dataframe"``, ``epoch="ns"``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["InfluxError", "InfluxHttp", "InfluxServer", "influxd_version"]
+
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 30.0
+HTTP_TIMEOUT_S = 600.0
+
+CONFIG = """\
+reporting-enabled = false
+bind-address = "127.0.0.1:{rpc_port}"
+
+[meta]
+  dir = "{root}/meta"
+  retention-autocreate = true
+  logging-enabled = false
+
+[data]
+  dir = "{root}/data"
+  wal-dir = "{root}/wal"
+  index-version = "inmem"
+  wal-fsync-delay = "0s"
+  query-log-enabled = false
+  cache-max-memory-size = {cache_bytes}
+  max-series-per-database = 0
+  max-values-per-tag = 0
+
+[coordinator]
+  write-timeout = "60s"
+  query-timeout = "0s"
+
+[monitor]
+  store-enabled = false
+
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:{http_port}"
+  auth-enabled = false
+  log-enabled = false
+  max-row-limit = 0
+  max-body-size = 0
+  pprof-enabled = false
+
+[logging]
+  level = "warn"
+  suppress-logo = true
+
+[continuous_queries]
+  enabled = false
+
+[subscriber]
+  enabled = false
+"""
+
+
+class InfluxError(RuntimeError):
+    """influxd did not start, or answered a request with an error."""
+
+
+def influxd_version() -> str:
+    """``influxd version`` (e.g. ``InfluxDB v1.6.7~rc0 (git: unknown unknown)``)."""
+    exe = shutil.which("influxd")
+    if exe is None:
+        raise InfluxError("influxd not found; install it with 'apt-get install influxdb'")
+    out = subprocess.run([exe, "version"], capture_output=True, text=True, timeout=30, check=True)
+    return out.stdout.strip()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class InfluxServer:
+    """A private ``influxd`` on 127.0.0.1 with its data in a temporary directory."""
+
+    def __init__(self, cache_bytes: int = 8 << 30) -> None:
+        exe = shutil.which("influxd")
+        if exe is None:
+            raise InfluxError("influxd not found; install it with 'apt-get install influxdb'")
+        self.root = Path(tempfile.mkdtemp(prefix="openefd-bench-influx-"))
+        self.port = _free_port()
+        config = self.root / "influxdb.conf"
+        config.write_text(
+            CONFIG.format(
+                root=self.root,
+                rpc_port=_free_port(),
+                http_port=self.port,
+                cache_bytes=cache_bytes,
+            )
+        )
+        self.log_path = self.root / "influxd.log"
+        self._log = self.log_path.open("wb")
+        self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            [exe, "run", "-config", str(config)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        atexit.register(self.stop)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise InfluxError(f"influxd exited with {self.proc.returncode}: {self.log_tail()}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/ping")
+                if conn.getresponse().status == 204:
+                    conn.close()
+                    return
+                conn.close()
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise InfluxError(f"influxd did not answer /ping in {START_TIMEOUT_S:.0f} s")
+
+    def log_tail(self, chars: int = 2000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def client(self, db: str = "efd") -> InfluxHttp:
+        return InfluxHttp(self.port, db)
+
+    def cpu_s(self) -> float:
+        """CPU seconds influxd has used (user + system), from /proc."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def wait_idle(
+        self, busy_fraction: float = 0.05, window_s: float = 2.0, timeout_s: float = 300.0
+    ) -> float:
+        """Wait until influxd uses < ``busy_fraction`` of a core over ``window_s``.
+
+        Lets the write cache snapshot and compactions finish after a load.
+        Returns the seconds waited (``timeout_s`` at most).
+        """
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout_s:
+            before = self.cpu_s()
+            time.sleep(window_s)
+            if self.cpu_s() - before < busy_fraction * window_s:
+                break
+        return time.monotonic() - t0
+
+    def size_bytes(self) -> int:
+        """Bytes of the data, WAL and meta directories."""
+        total = 0
+        for part in ("data", "wal", "meta"):
+            for p in (self.root / part).rglob("*"):
+                if p.is_file():
+                    total += p.stat().st_size
+        return total
+
+    def stop(self) -> None:
+        """Terminate influxd (kill after a timeout) and delete its directory."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=STOP_TIMEOUT_S)
+        if not self._log.closed:
+            self._log.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> InfluxServer:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def frame_from_series(series: dict[str, Any]) -> pd.DataFrame:
+    """One result series as ``aioinflux`` turns it into a DataFrame (UTC index)."""
+    df = pd.DataFrame(series.get("values", []), columns=series["columns"])
+    if "time" not in df.columns:
+        return df
+    df = df.set_index(pd.DatetimeIndex(pd.to_datetime(df["time"]))).drop("time", axis=1)
+    df.index = pd.DatetimeIndex(df.index).tz_localize("UTC")
+    df.index.name = None
+    return df
+
+
+class InfluxHttp:
+    """The InfluxDB 1.x HTTP API on one keep-alive connection to 127.0.0.1."""
+
+    def __init__(self, port: int, db: str) -> None:
+        self.port = port
+        self.db = db
+        self._conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT_S)
+        self._write_path = "/write?" + urllib.parse.urlencode({"db": db, "precision": "ns"})
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _request(
+        self, method: str, path: str, body: bytes | memoryview | None, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
+        for attempt in (0, 1):
+            try:
+                self._conn.request(method, path, body=body, headers=headers)
+                resp = self._conn.getresponse()
+                return resp.status, resp.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                # The server closed an idle keep-alive connection: reconnect once.
+                self._conn.close()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def write(self, body: bytes | memoryview) -> None:
+        """POST line protocol (ns precision); InfluxError unless 204."""
+        status, text = self._request(
+            "POST", self._write_path, body, {"Content-Type": "text/plain; charset=utf-8"}
+        )
+        if status != 204:
+            raise InfluxError(f"/write answered {status}: {text[:500]!r}")
+
+    def query_json(self, q: str) -> dict[str, Any]:
+        """POST an InfluxQL query (epoch=ns, as aioinflux sends it); the parsed JSON."""
+        form = urllib.parse.urlencode({"q": q, "db": self.db, "epoch": "ns"}).encode()
+        status, text = self._request(
+            "POST", "/query", form, {"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        if status != 200:
+            raise InfluxError(f"/query answered {status} to {q[:200]!r}: {text[:500]!r}")
+        doc: dict[str, Any] = json.loads(text)
+        for result in doc.get("results", []):
+            if "error" in result:
+                raise InfluxError(f"query {q[:200]!r} failed: {result['error']}")
+        return doc
+
+    def query(self, q: str) -> pd.DataFrame:
+        """The first series of the answer as a DataFrame (empty when none), as aioinflux does."""
+        doc = self.query_json(q)
+        series = doc["results"][0].get("series", [])
+        if not series:
+            return pd.DataFrame()
+        return frame_from_series(series[0])
+
+    def create_database(self) -> None:
+        self.query_json(f'CREATE DATABASE "{self.db}"')
