@@ -12,6 +12,7 @@ compactions to finish afterwards is reported, not counted.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -91,6 +92,7 @@ def load_influx(
     result = InfluxLoad()
     clients = [server.client() for _ in range(writers)]
     n_slices = slice_count(shape, slice_s)
+    stop = threading.Event()  # set on any error or interrupt: writers drop their queue
     try:
         with ThreadPoolExecutor(max_workers=writers) as pool:
             for piece in slices(shape, slice_s):
@@ -104,7 +106,8 @@ def load_influx(
                 else:
                     groups = [bodies[i::writers] for i in range(writers)]
                     futures = [
-                        pool.submit(_write_all, c, g) for c, g in zip(clients, groups, strict=True)
+                        pool.submit(_write_all, c, g, stop)
+                        for c, g in zip(clients, groups, strict=True)
                     ]
                     for f in futures:
                         f.result()
@@ -119,12 +122,17 @@ def load_influx(
                         f"  InfluxDB: {done}/{n_slices} slices, "
                         f"{result.values / result.write_s / 1e6:.2f} M values/s in /write"
                     )
+    except BaseException:
+        stop.set()
+        raise
     finally:
         for c in clients:
             c.close()
     return result
 
 
-def _write_all(client: InfluxHttp, bodies: list[memoryview]) -> None:
+def _write_all(client: InfluxHttp, bodies: list[memoryview], stop: threading.Event) -> None:
     for body in bodies:
+        if stop.is_set():
+            return
         client.write(body)

@@ -21,6 +21,7 @@ import datetime as dt
 import os
 import pstats
 import shlex
+import signal
 import sys
 import tempfile
 import time
@@ -421,7 +422,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds: influxd is stopped, temporary files removed
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     return run(_parse(argv))
 
 

@@ -6,7 +6,8 @@ and meta there; HTTP and RPC bound to free ports on 127.0.0.1; reporting,
 limits; a write cache large enough for bulk loads; no row limit on
 queries), starts ``influxd``, waits for ``/ping`` and stops it again —
 terminate, wait, kill — on ``stop()``, at the end of a ``with`` block and
-at interpreter exit.
+at interpreter exit; should the benchmark process be killed outright,
+Linux sends ``influxd`` SIGTERM (``PR_SET_PDEATHSIG``).
 
 :class:`InfluxHttp` speaks the 1.x HTTP API over one keep-alive connection
 (stdlib ``http.client``): ``/write`` with line protocol, ``/query`` with
@@ -17,10 +18,12 @@ InfluxQL, and the JSON → DataFrame step that ``aioinflux`` performs for
 from __future__ import annotations
 
 import atexit
+import ctypes
 import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -37,6 +40,7 @@ __all__ = ["InfluxError", "InfluxHttp", "InfluxServer", "influxd_version"]
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 HTTP_TIMEOUT_S = 600.0
+PR_SET_PDEATHSIG = 1
 
 CONFIG = """\
 reporting-enabled = false
@@ -98,6 +102,15 @@ def influxd_version() -> str:
     return out.stdout.strip()
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to send SIGTERM when the benchmark process dies."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass  # not Linux: stop() and atexit still end influxd on a normal exit
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -129,6 +142,7 @@ class InfluxServer:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
         )
         atexit.register(self.stop)
         try:
