@@ -94,8 +94,15 @@ def tai_to_utc_ns(tai_ns: npt.ArrayLike) -> IntArray:
     """UTC (POSIX) ns for TAI ns; inside a leap second, 23:59:59.x is repeated."""
     tai = _as_int_array(tai_ns)
     table = leap_table()
-    if tai.size and int(tai.min()) < int(table.tai_ns[0]):
+    if not tai.size:
+        return tai.copy()
+    lo, hi = int(tai.min()), int(tai.max())
+    if lo < int(table.tai_ns[0]):
         raise TimeValueError("TAI times before 1972-01-01T00:00:10 TAI are not supported")
+    first = int(np.searchsorted(table.tai_ns, lo, side="right")) - 1
+    # Fast path: every value in one offset interval, none inside the leap second ending it.
+    if first + 1 == len(table.tai_ns) or hi < int(table.tai_ns[first + 1]) - NS_PER_S:
+        return np.asarray(tai - table.offset_ns[first], dtype=np.int64)
     idx = np.searchsorted(table.tai_ns, tai, side="right") - 1
     utc = tai - table.offset_ns[idx]
     # Inside a leap second the candidate lands in the next day's first second.

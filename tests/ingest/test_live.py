@@ -128,3 +128,17 @@ def test_repeated_table_shape_takes_the_plan_and_matches_the_full_path(store: St
         assert got["actualPosition"].tolist() == [0.0, 0.5, 1.0, 1.5]
         assert got.index[1] == T0 + pd.Timedelta(milliseconds=500)
     assert stored(store) == 4
+
+
+def test_extend_mode_new_field_after_first_flush(store: Store) -> None:
+    from openefd.settings import SchemaMode
+
+    with LiveWriter(store, flush_interval_s=3600, mode=SchemaMode.EXTEND) as live:
+        live.write(AZ, rows(0, 2))
+        live.flush()
+        live.write(AZ, rows(2, 2).assign(brandNewField=1.5))
+        live.flush()
+    efd = EfdClientSync.from_store(store)
+    got = efd.select_time_series(AZ, ["brandNewField"], T0, T0 + pd.Timedelta(seconds=10))
+    assert got["brandNewField"].tolist()[2:] == [1.5, 1.5]
+    assert np.isnan(got["brandNewField"].iloc[0])

@@ -74,6 +74,7 @@ class Store:
         self._local = threading.local()
         self._max_time: dict[str, int | None] = {}
         self._columns: dict[str, list[str]] = {}
+        self._columns_generation = 0
         self.pending = PendingRows()
         self.registry = TopicRegistry(self._con, read_only=read_only)
 
@@ -210,16 +211,22 @@ class Store:
 
     def _append(self, topic: str, table: pa.Table) -> None:
         """Insert all of ``table``, its columns put in the table's physical order."""
+        if self._columns_generation != self.registry.generation:
+            self._columns.clear()  # a definition changed: columns may have been added
+            self._columns_generation = self.registry.generation
         order = self._columns.get(topic)
-        if order is None:
+        if order is None:  # one catalogue query for every table, not one per topic
             rows = run(
                 self._con,
-                "SELECT column_name, data_type FROM duckdb_columns() "
-                "WHERE table_name = ? ORDER BY column_index",
-                [topic],
+                "SELECT table_name, column_name FROM duckdb_columns() "
+                "ORDER BY table_name, column_index",
             )
-            order = [c for c, _ in rows]
-            self._columns[topic] = order
+            fresh: dict[str, list[str]] = {}
+            for table_name, column in rows:
+                fresh.setdefault(table_name, []).append(column)
+            for table_name, columns in fresh.items():
+                self._columns.setdefault(table_name, columns)
+            order = self._columns[topic]
         have = set(table.column_names)
         layout = self.layout(topic)
         arrays = []

@@ -84,6 +84,7 @@ class TopicRegistry:
         self._tables: set[str] = set()  # committed: what readers can see
         self._new_tables: set[str] = set()  # created in the open transaction
         self.changed = False
+        self.generation = 0  # bumped by every change to any table's columns
         if read_only:
             found = run_one(
                 con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [_VERSIONS]
@@ -163,6 +164,7 @@ class TopicRegistry:
             if change.outcome == "unchanged":
                 continue
             self.changed = True
+            self.generation += 1
             if schema.name in self._tables or schema.name in self._new_tables:
                 for statement in change.ddl:
                     run(self._con, statement)
