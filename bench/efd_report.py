@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench.results import HEADER, RESULTS
+from bench.results import RESULTS, append_markdown
 
 __all__ = ["Row", "Section", "append_section", "print_rows", "speed_ratio", "time_ratio"]
 
@@ -88,11 +88,7 @@ def _render(s: Section) -> str:
 
 
 def append_section(section: Section, path: Path = RESULTS) -> Path:
-    if not path.exists():
-        path.write_text(HEADER.format(machine=section.machine))
-    with path.open("a") as out:
-        out.write("\n" + _render(section))
-    return path
+    return append_markdown(_render(section), section.machine, path)
 
 
 def print_rows(title: str, rows: list[Row]) -> None:

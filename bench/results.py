@@ -128,10 +128,15 @@ def _section(run: Run) -> str:
     return "\n".join(lines) + "\n"
 
 
+def append_markdown(text: str, machine: str, path: Path = RESULTS) -> Path:
+    """Append a section to ``path``, creating it with its header when missing."""
+    if not path.exists():
+        path.write_text(HEADER.format(machine=machine))
+    with path.open("a") as out:
+        out.write("\n" + text)
+    return path
+
+
 def append_results(run: Run, path: Path = RESULTS) -> Path:
     """Append ``run`` as a section of ``path`` (created with its header when missing)."""
-    if not path.exists():
-        path.write_text(HEADER.format(machine=run.machine))
-    with path.open("a") as out:
-        out.write("\n" + _section(run))
-    return path
+    return append_markdown(_section(run), run.machine, path)
