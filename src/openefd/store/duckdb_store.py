@@ -11,7 +11,7 @@ Writes happen in transactions: a batch that fails writes nothing.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +77,9 @@ class Store:
         self._columns_generation = 0
         self.pending = PendingRows()
         self.registry = TopicRegistry(self._con, read_only=read_only)
+        # Called as listener(topic, times_tai_ns) after rows are written, inside the
+        # write's transaction; derived data (aggregates) uses it to know what changed.
+        self.insert_listeners: list[Callable[[str, np.ndarray], None]] = []
 
     # -- lifecycle ---------------------------------------------------------
     def close(self) -> None:
@@ -188,6 +191,7 @@ class Store:
                 # Appending after everything stored: no key can repeat, no anti-join needed.
                 self._append(topic, table)
                 self._max_time[topic] = batch_max
+                self._notify(topic, times)
                 return int(table.num_rows)
             self._con.register("_openefd_batch", table)
             try:
@@ -207,7 +211,12 @@ class Store:
             finally:
                 self._con.unregister("_openefd_batch")
             self._max_time[topic] = max(stored_max, batch_max)
+            self._notify(topic, times)
         return int(row[0]) if row else 0
+
+    def _notify(self, topic: str, times: np.ndarray) -> None:
+        for listener in self.insert_listeners:
+            listener(topic, times)
 
     def _append(self, topic: str, table: pa.Table) -> None:
         """Insert all of ``table``, its columns put in the table's physical order."""
