@@ -78,9 +78,59 @@ class Settings(BaseSettings):
         ge=0,
         description="DuckDB worker threads (0: one per core).",
     )
+    aggregation: bool = Field(
+        default=True,
+        description=(
+            "Keep 1-second aggregates as data arrives (DMTN-082): statistics of telemetry "
+            "sampled faster than 1 Hz, repeated events counted once per second."
+        ),
+    )
+    aggregate_lag_s: int = Field(
+        default=30,
+        ge=0,
+        description=(
+            "Seconds of new data gathered before a topic's aggregates are brought up to date "
+            "(larger: less work per row; queries of aggregates catch up first either way)."
+        ),
+    )
+    aggregate_include: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Telemetry topics (glob patterns, JSON list) always aggregated, whatever their rate."
+        ),
+    )
+    aggregate_exclude: list[str] = Field(
+        default_factory=list,
+        description="Telemetry topics (glob patterns, JSON list) never aggregated.",
+    )
     duckdb_memory_limit: str = Field(
         default="",
         description="DuckDB memory limit such as '4GB' (empty: DuckDB's default of 80% of RAM).",
+    )
+    cold_location: str = Field(
+        default="",
+        description=(
+            "Where 'openefd export' writes the Parquet cold tier (topic=…/day=…/ partitions): a "
+            "local directory or a pyarrow file system URI such as 's3://bucket/efd' or "
+            "'file:///data/cold' (empty: the folder 'cold' in the store directory)."
+        ),
+    )
+    raw_retention_days: int = Field(
+        default=30,
+        ge=0,
+        description=(
+            "'openefd retention' deletes from DuckDB the raw rows of exported UTC days that ended "
+            "more than this many days ago; queries then read them from Parquet (0: as soon as a "
+            "day is exported). Rows of days not exported are never deleted."
+        ),
+    )
+    export_grace_s: int = Field(
+        default=3600,
+        ge=0,
+        description=(
+            "Seconds after a UTC day ends before 'openefd export' treats it as complete and "
+            "writes it (rows that come later still reach the day's partition on the next export)."
+        ),
     )
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from openefd.cli import demo_cmd, query_cmds, sim_cmd, store_cmds
+from openefd.cli import demo_cmd, query_cmds, sim_cmd, store_cmds, tier_cmds
 from openefd.settings import settings_markdown
 
 __all__ = ["app", "main"]
@@ -33,6 +33,8 @@ app.command()(query_cmds.schema)
 app.command()(query_cmds.get)
 app.command()(demo_cmd.demo)
 app.command()(sim_cmd.simulate)
+app.command()(tier_cmds.export)
+app.command()(tier_cmds.retention)
 
 
 @app.command()

@@ -22,6 +22,12 @@ from openefd.query.arrays import element_columns
 from openefd.query.arrays import plain_numpy as element_columns_scalar
 from openefd.query.fields import ColumnRef, resolve_fields
 from openefd.schema.model import SAL_INDEX_FIELD, TopicSchema
+from openefd.store.cold_manifest import (
+    cold_location,
+    evicted_partitions,
+    partition_rows,
+    tier_switch,
+)
 from openefd.store.columns import TIME_COLUMN, arrow_type, output_duckdb_type
 from openefd.store.duckdb_store import Store, key_columns
 from openefd.store.registry import quote_ident
@@ -84,17 +90,52 @@ _ORDER = "_openefd_order"
 
 
 @contextmanager
-def topic_source(store: Store, layout: TopicSchema) -> Iterator[str]:
-    """SQL for a topic's rows: its table, plus rows the live writer has not committed.
+def topic_source(
+    store: Store,
+    layout: TopicSchema,
+    *,
+    start_tai_ns: int | None = None,
+    end_tai_ns: int | None = None,
+) -> Iterator[str]:
+    """SQL for a topic's rows: its table, its days evicted to the Parquet cold tier,
+    plus rows the live writer has not committed.
 
     Pending rows already committed by a flush still in progress, or repeating a
     stored key, are left out (the stored copy wins, as on insert). Runs on the
-    calling thread's cursor.
+    calling thread's cursor; use the SQL inside the ``with`` block. A caller
+    that filters on time may pass its range (TAI ns, both ends inclusive) so
+    that cold days outside it are not read; rows outside it may still appear.
+    With no evicted day the source is the table itself, found without a query.
     """
     table = quote_ident(layout.name)
+    with tier_switch(store).reading():
+        cold = evicted_partitions(store, layout.name, start_tai_ns, end_tai_ns)
+        if not cold:
+            with _with_pending(store, layout, table, table) as source:
+                yield source
+            return
+        with partition_rows(store.cursor(), cold_location(store), layout, cold) as rows:
+            stored = f"(SELECT * FROM {table} UNION ALL BY NAME {rows})"
+            pending = store.pending.snapshot(layout.name)
+            against = table
+            if pending is not None and pending.num_rows:
+                span = _span(pending[TIME_COLUMN].to_numpy())
+                if evicted_partitions(store, layout.name, *span):
+                    against = stored  # pending rows in evicted days may repeat a Parquet row
+            with _with_pending(store, layout, stored, against) as source:
+                yield source
+
+
+def _span(times: np.ndarray) -> tuple[int, int]:
+    return int(times.min()), int(times.max())
+
+
+@contextmanager
+def _with_pending(store: Store, layout: TopicSchema, stored: str, against: str) -> Iterator[str]:
+    """``stored`` rows plus pending rows whose key is not in relation ``against``."""
     pending = store.pending.snapshot(layout.name)
     if pending is None:
-        yield table
+        yield stored
         return
     schema = pa.schema(
         [pa.field(TIME_COLUMN, pa.int64())]
@@ -122,8 +163,8 @@ def topic_source(store: Store, layout: TopicSchema) -> Iterator[str]:
             + [f"t.{k} IS NOT DISTINCT FROM p.{k}" for k in keys[1:]]
         )
         yield (
-            f"(SELECT * FROM {table} UNION ALL BY NAME SELECT p.* FROM {part} p "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {match}))"
+            f"(SELECT * FROM {stored} UNION ALL BY NAME SELECT p.* FROM {part} p "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {against} t WHERE {match}))"
         )
     finally:
         cursor.unregister(_PENDING)

@@ -25,6 +25,8 @@ import pyarrow.compute as pc
 from openefd.errors import ConfigurationError, RecordError, UnknownTopicError
 from openefd.schema.model import SAL_INDEX_FIELD, TopicSchema
 from openefd.settings import Settings
+from openefd.store.aggregates import Aggregates
+from openefd.store.cold_manifest import drop_rows_in_cold
 from openefd.store.columns import TIME_COLUMN, arrow_type
 from openefd.store.pending import PendingRows
 from openefd.store.registry import RegisterOutcome, TopicRegistry, quote_ident
@@ -80,6 +82,7 @@ class Store:
         # Called as listener(topic, times_tai_ns) after rows are written, inside the
         # write's transaction; derived data (aggregates) uses it to know what changed.
         self.insert_listeners: list[Callable[[str, np.ndarray], None]] = []
+        self.aggregates = Aggregates(self)
 
     # -- lifecycle ---------------------------------------------------------
     def close(self) -> None:
@@ -146,19 +149,25 @@ class Store:
             self._local.in_tx = True
             try:
                 yield
+                self.aggregates.refresh()  # derived rows change with the raw ones
             except BaseException:
-                run(self._con, "ROLLBACK")
-                if self.registry.changed:
-                    self.registry.reload()
-                self._max_time.clear()
-                self._columns.clear()
+                self._rollback()
                 raise
             else:
                 run(self._con, "COMMIT")
+                self.aggregates.committed()
                 self.registry.changed = False
                 self.registry.committed()
             finally:
                 self._local.in_tx = False
+
+    def _rollback(self) -> None:
+        run(self._con, "ROLLBACK")
+        self.aggregates.rolled_back()
+        if self.registry.changed:
+            self.registry.reload()
+        self._max_time.clear()
+        self._columns.clear()
 
     def register_topics(self, schemas: Iterable[TopicSchema]) -> dict[RegisterOutcome, int]:
         """Add or update topic definitions; counts of created/updated/unchanged."""
@@ -184,6 +193,10 @@ class Store:
         name = quote_ident(topic)
         with self.transaction():
             self.registry.ensure_table(topic)
+            # Rows of days moved to the Parquet cold tier are stored, though not in the table.
+            table = drop_rows_in_cold(self, self._con, topic, table, keys)
+            if table.num_rows == 0:
+                return 0
             times = table[TIME_COLUMN].to_numpy()
             batch_min, batch_max = int(times.min()), int(times.max())
             stored_max = self._stored_max(topic)
@@ -224,12 +237,14 @@ class Store:
             self._columns.clear()  # a definition changed: columns may have been added
             self._columns_generation = self.registry.generation
         order = self._columns.get(topic)
+        if order is None and self.registry.created_now(topic):
+            order = self._columns[topic] = [TIME_COLUMN, *self.layout(topic).field_names]
         if order is None:  # one catalogue query for every table, not one per topic
             rows = run(
                 self._con,
                 "SELECT table_name, column_name FROM duckdb_columns() "
-                "ORDER BY table_name, column_index",
-            )
+                "WHERE NOT contains(table_name, '@') ORDER BY table_name, column_index",
+            )  # '@': derived tables (aggregates), which are not written here
             fresh: dict[str, list[str]] = {}
             for table_name, column in rows:
                 fresh.setdefault(table_name, []).append(column)

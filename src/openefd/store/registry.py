@@ -219,6 +219,10 @@ class TopicRegistry:
         """Whether ``topic`` has a table for the writer (created in its open transaction too)."""
         return topic in self._tables or topic in self._new_tables
 
+    def created_now(self, topic: str) -> bool:
+        """Whether the open transaction created ``topic``'s table (columns in layout order)."""
+        return topic in self._new_tables
+
     def committed(self) -> None:
         """The writer's transaction committed: its new tables are now everyone's."""
         self._tables |= self._new_tables

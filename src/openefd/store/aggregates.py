@@ -1,0 +1,439 @@
+"""Continuous 1-second aggregation (DMTN-082 §10.3), kept exact as rows arrive.
+
+Every write marks the seconds it touched as dirty (an insert listener); when
+the writing transaction commits, those seconds are recomputed from the raw
+rows, inside the same transaction, so the derived tables always equal a
+from-scratch computation over what is stored. Per topic kind:
+
+- **telemetry sampled faster than 1 Hz** (detected from the data, or forced
+  by ``OPENEFD_AGGREGATE_INCLUDE``): table ``"<topic>@1s"`` with one row per
+  second (and ``salIndex``): ``rows`` and, for every numeric field, ``f.mean``,
+  ``f.min``, ``f.max``, ``f.median``, ``f.std`` (sample) and ``f.count``
+  (lists, element by element, for array fields);
+- **events**: ``"<topic>@1s"`` holds each message once per second with
+  ``repeats`` (how many identical messages — same payload apart from the
+  private stamps — arrived in that second) and ``last_tai_ns``;
+- **commands**, and telemetry at 1 Hz or slower: not aggregated.
+
+The newest second of a topic may still be filling, so it is left dirty until
+a later write moves past it (``refresh(include_open=True)`` takes it too).
+Dirty seconds live in memory: after a crash, ``openefd aggregate --rebuild``
+recomputes everything.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from openefd.schema.model import SAL_INDEX_FIELD, FieldSchema, FieldType, TopicKind, TopicSchema
+from openefd.store.agg_stats import STATS, group_starts, group_stats
+from openefd.store.columns import TIME_COLUMN, duckdb_type
+from openefd.store.registry import quote_ident
+from openefd.store.sql import run, run_one
+
+if TYPE_CHECKING:
+    from openefd.store.duckdb_store import Store
+
+__all__ = [
+    "AGG_SUFFIX",
+    "REPEATS",
+    "ROWS",
+    "Aggregates",
+    "agg_table",
+    "stat_column",
+    "stat_fields",
+    "stats_table",
+]
+
+AGG_SUFFIX = "@1s"
+ROWS = "rows"
+REPEATS = "repeats"
+LAST_TIME = "last_tai_ns"
+NS = 1_000_000_000
+SEQ = "private_seqNum"
+_MODES = "_openefd_aggregation"
+_GAP_S = 60  # dirty seconds closer than this are recomputed as one range
+_CHUNK_S = 600  # seconds of raw rows read at once
+_DECIDE_GROUPS = 5  # (second, salIndex) groups seen before a rate is judged…
+_DECIDE_SPAN_S = 10  # …or seconds of data (a slower topic is judged slow)
+
+
+def agg_table(topic: str) -> str:
+    return topic + AGG_SUFFIX
+
+
+def stat_column(field: str, stat: str) -> str:
+    return f"{field}.{stat}"
+
+
+def stat_fields(layout: TopicSchema) -> list[FieldSchema]:
+    """The fields a telemetry aggregate summarises: numeric, not private, not salIndex."""
+    return [
+        f
+        for f in layout.fields
+        if not f.private and f.type is not FieldType.STRING and f.name != SAL_INDEX_FIELD
+    ]
+
+
+def _payload(layout: TopicSchema) -> list[str]:
+    return [f.name for f in layout.fields if not f.private or f.name == SAL_INDEX_FIELD]
+
+
+class Aggregates:
+    """The 1-second aggregates of one store; see the module docstring."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._dirty: dict[str, list[npt.NDArray[np.int64]]] = {}
+        self._taken: dict[str, list[npt.NDArray[np.int64]]] = {}
+        self._agg_max: dict[str, int | None] = {}
+        self._agg_columns: dict[str, list[str]] = {}  # in table order
+        self._modes: dict[str, str] = {}
+        self.enabled = store.settings.aggregation
+        self.lag_s = store.settings.aggregate_lag_s
+        if not store.read_only:
+            run(
+                store._con,
+                f"CREATE TABLE IF NOT EXISTS {_MODES} (topic VARCHAR PRIMARY KEY, "
+                "mode VARCHAR NOT NULL)",
+            )
+        self._load_catalog()
+        store.insert_listeners.append(self._touched)
+
+    def _load_catalog(self) -> None:
+        """What aggregate tables exist and their columns: one catalogue query."""
+        con = self._store._con
+        self._agg_columns = {}
+        rows = run(
+            con,
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE table_name LIKE ? "
+            "ORDER BY table_name, column_index",
+            [f"%{AGG_SUFFIX}"],
+        )
+        for table, column in rows:
+            self._agg_columns.setdefault(table[: -len(AGG_SUFFIX)], []).append(column)
+        if _table_exists(con, _MODES):
+            self._modes = dict(run(con, f"SELECT topic, mode FROM {_MODES}"))
+
+    # -- what is aggregated ---------------------------------------------------
+    def mode(self, topic: str) -> str | None:
+        """'stats', 'dedup', 'none', or None while a telemetry topic's rate is unknown."""
+        layout = self._store.layout(topic)
+        if layout.kind is TopicKind.COMMAND:
+            return "none"
+        if layout.kind is TopicKind.EVENT:
+            return "dedup"
+        forced = self._forced(topic)
+        if forced is not None:
+            return forced
+        return self._modes.get(topic)
+
+    def _forced(self, topic: str) -> str | None:
+        settings = self._store.settings
+        if any(fnmatch.fnmatchcase(topic, p) for p in settings.aggregate_exclude):
+            return "none"
+        if any(fnmatch.fnmatchcase(topic, p) for p in settings.aggregate_include):
+            return "stats"
+        return None
+
+    def has_table(self, topic: str) -> bool:
+        return self.mode(topic) in ("stats", "dedup") and topic in self._agg_columns
+
+    def dirty(self, topic: str) -> bool:
+        return bool(self._dirty.get(topic))
+
+    # -- tracking ---------------------------------------------------------------
+    def _touched(self, topic: str, times: npt.NDArray[np.int64]) -> None:
+        if not self.enabled or self.mode(topic) == "none":
+            return
+        seconds = np.unique(np.floor_divide(times, NS))
+        self._dirty.setdefault(topic, []).append(seconds)
+
+    def committed(self) -> None:
+        self._taken.clear()
+
+    def rolled_back(self) -> None:
+        """The transaction failed: what it took must be done again."""
+        for topic, parts in self._taken.items():
+            self._dirty.setdefault(topic, []).extend(parts)
+        self._taken.clear()
+        self._agg_max.clear()
+        self._load_catalog()
+
+    # -- recomputing ------------------------------------------------------------
+    def refresh(self, topics: Iterable[str] | None = None, *, include_open: bool = False) -> int:
+        """Recompute dirty seconds (inside the caller's transaction); seconds done."""
+        if self._store.read_only:
+            return 0
+        names = list(self._dirty) if topics is None else [t for t in topics if t in self._dirty]
+        done = 0
+        for topic in names:
+            parts = self._dirty.pop(topic, [])
+            if not parts:
+                continue
+            seconds = np.unique(np.concatenate(parts))
+            mode = self.mode(topic)
+            newest = self._store._stored_max(topic)
+            newest_s = seconds[-1] if newest is None else newest // NS
+            if not include_open and newest_s - seconds[0] < self.lag_s:
+                self._dirty[topic] = [seconds]  # batch the work: one pass per lag_s
+                continue
+            if mode is None:
+                mode = self._decide(topic, seconds)
+                if mode is None:
+                    self._dirty[topic] = [seconds]
+                    continue
+            if mode == "none":
+                continue
+            if not include_open:
+                held = seconds[seconds >= newest_s]
+                if len(held):
+                    self._dirty[topic] = [held]
+                seconds = seconds[seconds < newest_s]
+            if not len(seconds):
+                continue
+            self._taken.setdefault(topic, []).append(seconds)
+            for first, last in _ranges(seconds):
+                if mode == "stats":
+                    self._recompute_stats(topic, first, last)
+                else:
+                    self._recompute_dedup(topic, first, last)
+            done += len(seconds)
+        return done
+
+    def rebuild(self, topics: Iterable[str] | None = None) -> int:
+        """Drop and recompute the aggregates of ``topics`` (default all); seconds done."""
+        store = self._store
+        names = list(topics) if topics is not None else store.registry.tables()
+        for topic in names:
+            run(store._con, f"DROP TABLE IF EXISTS {quote_ident(agg_table(topic))}")
+            self._agg_max.pop(topic, None)
+            self._agg_columns.pop(topic, None)
+            self._dirty.pop(topic, None)
+            if not store.registry.writer_has_table(topic):
+                continue
+            row = run_one(
+                store._con,
+                f"SELECT min({TIME_COLUMN}), max({TIME_COLUMN}) FROM {quote_ident(topic)}",
+            )
+            if row is None or row[0] is None:
+                continue
+            # Only seconds holding rows matter; ranges with gaps are skipped cheaply.
+            secs = run(
+                store._con,
+                f"SELECT DISTINCT {TIME_COLUMN} // {NS} FROM {quote_ident(topic)}",
+            )
+            self._dirty[topic] = [np.sort(np.array([s for (s,) in secs], dtype=np.int64))]
+        return self.refresh(names, include_open=True)
+
+    def _decide(self, topic: str, seconds: npt.NDArray[np.int64]) -> str | None:
+        """Judge a telemetry topic's rate from the rows of ``seconds``: > 1 Hz → 'stats'."""
+        layout = self._store.layout(topic)
+        keys = [TIME_COLUMN] + ([SAL_INDEX_FIELD] if layout.field(SAL_INDEX_FIELD) else [])
+        lo, hi = int(seconds[0]), int(seconds[-1])
+        sql = (
+            f"SELECT count(*) FROM {quote_ident(topic)} WHERE {TIME_COLUMN} >= ? AND "
+            f"{TIME_COLUMN} < ? GROUP BY {TIME_COLUMN} // {NS}"
+            + (f", {quote_ident(SAL_INDEX_FIELD)}" if len(keys) > 1 else "")
+        )
+        counts = [c for (c,) in run(self._store._con, sql, [lo * NS, (hi + 1) * NS])]
+        if len(counts) < _DECIDE_GROUPS and hi - lo < _DECIDE_SPAN_S:
+            return None  # too little seen yet
+        mode = "stats" if float(np.median(counts)) > 1 else "none"
+        run(self._store._con, f"INSERT OR REPLACE INTO {_MODES} VALUES (?, ?)", [topic, mode])
+        self._modes[topic] = mode
+        return mode
+
+    def _max_bucket(self, topic: str) -> int | None:
+        if topic not in self._agg_max:
+            table = agg_table(topic)
+            if topic not in self._agg_columns:
+                self._agg_max[topic] = None
+            else:
+                row = run_one(
+                    self._store._con, f"SELECT max({TIME_COLUMN}) FROM {quote_ident(table)}"
+                )
+                self._agg_max[topic] = None if row is None or row[0] is None else int(row[0])
+        return self._agg_max[topic]
+
+    def _replace(self, topic: str, first: int, last: int, rows: pa.Table) -> None:
+        """Delete the aggregate rows of seconds [first, last], insert ``rows``."""
+        con = self._store._con
+        table = quote_ident(agg_table(topic))
+        newest = self._max_bucket(topic)
+        if newest is not None and first * NS <= newest:
+            run(
+                con,
+                f"DELETE FROM {table} WHERE {TIME_COLUMN} >= ? AND {TIME_COLUMN} < ?",
+                [first * NS, (last + 1) * NS],
+            )
+        order = self._agg_columns[topic]
+        if rows.num_rows and set(rows.column_names) == set(order):
+            con.from_arrow(rows.select(order)).insert_into(table)
+        elif rows.num_rows:
+            con.register("_openefd_agg_rows", rows)
+            try:
+                run(con, f"INSERT INTO {table} BY NAME SELECT * FROM _openefd_agg_rows")
+            finally:
+                con.unregister("_openefd_agg_rows")
+        if rows.num_rows:
+            top = int(pc.max(rows[TIME_COLUMN]).as_py())
+            self._agg_max[topic] = top if newest is None else max(newest, top)
+
+    def _ensure_columns(self, topic: str, columns: dict[str, str]) -> None:
+        """Create the aggregate table, or add columns a newer definition brought."""
+        con = self._store._con
+        name = agg_table(topic)
+        have = self._agg_columns.get(topic)
+        if have is None:
+            cols = ", ".join(f"{quote_ident(c)} {t}" for c, t in columns.items())
+            run(con, f"CREATE TABLE {quote_ident(name)} ({cols})")
+            have = self._agg_columns[topic] = list(columns)
+        for col, sql_type in columns.items():
+            if col not in have:
+                run(
+                    con,
+                    f"ALTER TABLE {quote_ident(name)} ADD COLUMN {quote_ident(col)} {sql_type}",
+                )
+                have.append(col)
+
+    def _recompute_stats(self, topic: str, first: int, last: int) -> None:
+        layout = self._store.layout(topic)
+        fields = stat_fields(layout)
+        indexed = layout.field(SAL_INDEX_FIELD) is not None
+        columns = {TIME_COLUMN: "BIGINT NOT NULL"}
+        if indexed:
+            columns[SAL_INDEX_FIELD] = "BIGINT"
+        columns[ROWS] = "BIGINT NOT NULL"
+        for f in fields:
+            for stat in STATS:
+                base = "BIGINT" if stat == "count" else "DOUBLE"
+                columns[stat_column(f.name, stat)] = base + ("[]" if f.is_array else "")
+        self._ensure_columns(topic, columns)
+        order = f"{quote_ident(SAL_INDEX_FIELD)}, " if indexed else ""
+        select = ", ".join(
+            [TIME_COLUMN]
+            + ([quote_ident(SAL_INDEX_FIELD)] if indexed else [])
+            + [quote_ident(f.name) for f in fields]
+        )
+        sql = (
+            f"SELECT {select} FROM {quote_ident(topic)} WHERE {TIME_COLUMN} >= ? AND "
+            f"{TIME_COLUMN} < ? ORDER BY {order}{TIME_COLUMN}"
+        )
+        raw = self._store._con.sql(sql, params=[first * NS, (last + 1) * NS]).to_arrow_table()
+        self._replace(topic, first, last, stats_table(raw, fields, indexed))
+
+    def _recompute_dedup(self, topic: str, first: int, last: int) -> None:
+        layout = self._store.layout(topic)
+        con = self._store._con
+        name = agg_table(topic)
+        columns = {TIME_COLUMN: "BIGINT NOT NULL"}
+        columns.update({f.name: duckdb_type(f) for f in layout.fields})
+        columns.update({REPEATS: "BIGINT NOT NULL", LAST_TIME: "BIGINT NOT NULL"})
+        self._ensure_columns(topic, columns)
+        payload = ", ".join(
+            [f"t.{TIME_COLUMN} // {NS}"] + [f"t.{quote_ident(c)}" for c in _payload(layout)]
+        )
+        table = quote_ident(name)
+        newest = self._max_bucket(topic)
+        if newest is not None and first * NS <= newest:
+            run(
+                con,
+                f"DELETE FROM {table} WHERE {TIME_COLUMN} >= ? AND {TIME_COLUMN} < ?",
+                [first * NS, (last + 1) * NS],
+            )
+        first_of = f"(t.{TIME_COLUMN}{', t.' + SEQ if layout.field(SEQ) else ''})"
+        run(
+            con,
+            f"INSERT INTO {table} BY NAME SELECT unnest(_first), {REPEATS}, {LAST_TIME} FROM ("
+            f"SELECT arg_min(t, {first_of}) AS _first, count(*) AS {REPEATS}, "
+            f"max(t.{TIME_COLUMN}) AS {LAST_TIME} FROM {quote_ident(topic)} t "
+            f"WHERE t.{TIME_COLUMN} >= ? AND t.{TIME_COLUMN} < ? GROUP BY {payload})",
+            [first * NS, (last + 1) * NS],
+        )
+        # An upper bound is enough: it only decides whether a later range needs a DELETE.
+        self._agg_max[topic] = max(newest or 0, (last + 1) * NS - 1)
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    row = run_one(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table])
+    return bool(row and row[0])
+
+
+def _ranges(seconds: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
+    """Sorted seconds as inclusive ranges: gaps under _GAP_S joined, each ≤ _CHUNK_S long."""
+    out: list[tuple[int, int]] = []
+    breaks = np.flatnonzero(np.diff(seconds) > _GAP_S) + 1
+    for run_ in np.split(seconds, breaks):
+        lo, hi = int(run_[0]), int(run_[-1])
+        while lo <= hi:
+            end = min(hi, lo + _CHUNK_S - 1)
+            out.append((lo, end))
+            lo = end + 1
+    return out
+
+
+def _matrix(column: pa.ChunkedArray, is_array: bool) -> npt.NDArray[np.float64]:
+    """A column as rows × elements float64, nulls (and missing elements) as NaN."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not is_array:
+        return np.asarray(
+            pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
+        ).reshape(-1, 1)
+    lengths = np.asarray(pc.fill_null(pc.list_value_length(array), 0), dtype=np.int64)
+    width = int(lengths.max()) if len(lengths) else 0
+    out = np.full((len(array), width), np.nan)
+    flat = pc.cast(pc.list_flatten(array), pa.float64()).to_numpy(zero_copy_only=False)
+    if len(flat):
+        rows = np.repeat(np.arange(len(array)), lengths)
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        cols = np.arange(len(flat)) - np.repeat(starts, lengths)
+        out[rows, cols] = flat
+    return out
+
+
+def stats_table(raw: pa.Table, fields: list[FieldSchema], indexed: bool) -> pa.Table:
+    """The 1-second statistics of ``raw`` (sorted by salIndex, then time)."""
+    times = np.asarray(raw[TIME_COLUMN].to_numpy(), dtype=np.int64)
+    buckets = np.floor_divide(times, NS)
+    keys = [buckets]
+    index = None
+    if indexed:
+        index = np.asarray(
+            pc.fill_null(pc.cast(raw[SAL_INDEX_FIELD], pa.int64()), -(2**62)).to_numpy(),
+            dtype=np.int64,
+        )
+        keys = [index, buckets]
+    starts = group_starts(keys)
+    lengths = np.diff(np.append(starts, len(times)))
+    out: dict[str, pa.Array] = {TIME_COLUMN: pa.array(buckets[starts] * NS, pa.int64())}
+    if indexed:
+        sal = pc.cast(raw[SAL_INDEX_FIELD], pa.int64())
+        out[SAL_INDEX_FIELD] = pc.take(sal, pa.array(starts)).combine_chunks()
+    out[ROWS] = pa.array(lengths, pa.int64())
+    if len(times) == 0:
+        return pa.table(out)
+    for f in fields:
+        values = _matrix(raw[f.name], f.is_array)
+        result = group_stats(values, starts)
+        for stat in STATS:
+            block = result[stat]
+            if stat == "count":
+                arr = pa.array(block.astype(np.int64).ravel(), pa.int64())
+            else:
+                arr = pa.array(block.ravel(), pa.float64(), from_pandas=True)
+            if f.is_array:
+                width = values.shape[1]
+                offsets = pa.array(np.arange(len(starts) + 1, dtype=np.int32) * width)
+                out[stat_column(f.name, stat)] = pa.ListArray.from_arrays(offsets, arr)
+            else:
+                out[stat_column(f.name, stat)] = arr
+    return pa.table(out)
