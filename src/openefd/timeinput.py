@@ -20,7 +20,13 @@ import pandas as pd
 from openefd.errors import TimeValueError
 from openefd.timescales import NS_PER_S, UTC_EARLIEST_NS, tai_to_utc_ns, utc_to_tai_ns
 
-__all__ = ["duration_to_ns", "tai_ns_to_astropy", "tai_ns_to_index", "to_tai_ns"]
+__all__ = [
+    "duration_to_ns",
+    "tai_ns_to_astropy",
+    "tai_ns_to_index",
+    "to_tai_ns",
+    "to_tai_ns_array",
+]
 
 _DAY_NS = 86_400 * NS_PER_S
 _UNIX_EPOCH_JD = 2440587.5
@@ -85,6 +91,33 @@ def to_tai_ns(value: Any, what: str = "time") -> int:
         f"{what}: unsupported time value {value!r} of type {type(value).__name__}; "
         "use astropy.time.Time, an aware datetime/pandas.Timestamp or an ISO 8601 string"
     )
+
+
+def to_tai_ns_array(values: Any, what: str = "times") -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Canonical TAI ns for many times at once: an astropy ``Time`` array, a tz-aware
+    ``DatetimeIndex``/Series, or a sequence of the scalars :func:`to_tai_ns` takes."""
+    from astropy.time import Time
+
+    if isinstance(values, Time) and not values.isscalar:
+        tai = values.tai
+        days = np.asarray(tai.jd1, dtype=np.float64).ravel() - _UNIX_EPOCH_JD
+        whole = np.floor(days)
+        frac = (days - whole) + np.asarray(tai.jd2, dtype=np.float64).ravel()
+        out = whole.astype(np.int64) * _DAY_NS + np.round(frac * _DAY_NS).astype(np.int64)
+    elif isinstance(values, pd.DatetimeIndex | pd.Series) and isinstance(
+        getattr(values, "dtype", None), pd.DatetimeTZDtype
+    ):
+        utc = pd.DatetimeIndex(values).tz_convert("UTC").as_unit("ns")
+        out = utc_to_tai_ns(utc.asi8)
+    elif isinstance(values, pd.DatetimeIndex | pd.Series):
+        raise TimeValueError(
+            f"{what}: naive datetimes have no time zone; localize them (tz_localize('UTC'))"
+        )
+    else:
+        out = np.array([to_tai_ns(v, what) for v in values], dtype=np.int64)
+    for t in (out.min(), out.max()) if len(out) else ():
+        _check_range(int(t), what)
+    return np.asarray(out, dtype=np.int64)
 
 
 def duration_to_ns(value: Any, what: str = "duration") -> int:

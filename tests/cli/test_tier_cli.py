@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 from openefd.cli.main import app
 from openefd.client import EfdClientSync
 from openefd.ingest.writer import Writer
+from openefd.schema.model import TopicSchema
 from openefd.settings import Settings
 from openefd.store.columns import TIME_COLUMN
 from openefd.store.duckdb_store import Store
@@ -33,13 +35,22 @@ def frame(first: str, n: int, field: str) -> pd.DataFrame:
     return pd.DataFrame({TIME_COLUMN: times, field: np.arange(n) / 8})
 
 
-@pytest.fixture
-def filled(store_path: Path, strict_settings: Settings) -> Path:
-    """Azimuth over three UTC days (2024-05-01 … 05-03), elevation over one (05-02)."""
-    with Store(store_path, settings=strict_settings) as st:
+@pytest.fixture(scope="module")
+def mount(tmp_path_factory: pytest.TempPathFactory, demo_topics: list[TopicSchema]) -> Path:
+    """A closed store with the MTMount azimuth and elevation topics (quick to open)."""
+    path = tmp_path_factory.mktemp("mount") / "store"
+    with Store(path) as st:
+        st.register_topics(t for t in demo_topics if t.name in (AZ, EL))
         Writer(st).write(AZ, frame("2024-05-01T00:00:00Z", 432, "actualPosition"))
         Writer(st).write(EL, frame("2024-05-02T00:00:00Z", 144, "actualPosition"))
-    return store_path
+    return path
+
+
+@pytest.fixture
+def filled(mount: Path, strict_settings: Settings) -> Path:
+    """Azimuth over three UTC days (2024-05-01 … 05-03), elevation over one (05-02)."""
+    shutil.copytree(mount, strict_settings.store)
+    return strict_settings.store
 
 
 def test_export_then_retention(filled: Path, strict_settings: Settings) -> None:

@@ -23,7 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openefd.client import EfdClientSync
+from openefd.errors import ConfigurationError
 from openefd.ingest.writer import Writer
+from openefd.query.select import topic_source
 from openefd.schema.model import FieldSchema, FieldType, TopicKind, TopicSchema, private_fields
 from openefd.settings import SchemaMode, Settings
 from openefd.store import cold_manifest
@@ -233,6 +235,33 @@ def test_latest_rows_equal_all_hot(
     )
 
 
+def test_source_with_a_range_reads_only_its_days(pair: tuple[Store, Store]) -> None:
+    tiered, _ = pair
+    layout = tiered.layout(ESS)
+    lo, hi = day_bounds_tai_ns(day_number(dt.date(2024, 4, 29)))
+    count = f"SELECT count(*) FROM {{}} WHERE {TIME_COLUMN} BETWEEN {lo} AND {hi - 1}"
+    with topic_source(tiered, layout, start_tai_ns=lo, end_tai_ns=hi - 1) as source:
+        assert source.count(".parquet") == 1 and "day=2024-04-29" in source
+        narrow = tiered.cursor().sql(count.format(source)).fetchall()
+    with topic_source(tiered, layout) as source:
+        assert source.count(".parquet") == 4
+        assert tiered.cursor().sql(count.format(source)).fetchall() == narrow
+    with topic_source(tiered, tiered.layout(AZ), start_tai_ns=tai("2024-05-02")) as source:
+        assert source == f'"{AZ}"'  # no evicted day in range: the table itself
+
+
+def test_a_bad_cold_location_only_fails_the_tier(empty: tuple[Store, Store]) -> None:
+    local, _ = empty
+    local.close()
+    settings = settings_for(local.path, cold_location="nosuch://bucket/efd")
+    with Store(local.path, settings=settings) as target:
+        fill(target)
+        client = EfdClientSync.from_store(target)
+        assert len(client.select_time_series(AZ, ["actualPosition"], *RANGES[0])) == 300
+        with pytest.raises(ConfigurationError, match="cold_location 'nosuch://bucket/efd'"):
+            export(target, now_utc_ns=NOW)
+
+
 def late_rows() -> pd.DataFrame:
     """Rows arriving late: new ones for evicted days and the hot day, and one repeat."""
     old = ess_rows().iloc[[5, 200]].copy()  # repeats of stored rows (one in Parquet)
@@ -274,6 +303,9 @@ def test_late_rows_for_evicted_days(pair: tuple[Store, Store]) -> None:
         (ESS, "2024-05-02", "changed"),
     }
     before = {p.day: p for p in load_partitions(tiered.cursor()) if p.topic == ESS}
+    stopped = tiered.path / "cold" / f"topic={ESS}" / "day=2024-04-29"
+    for name in ("part-crashed.parquet", ".part-crashed.parquet.tmp"):  # an export cut short
+        (stopped / name).write_bytes(b"partial")
     report = export(tiered, now_utc_ns=NOW)
     assert report.partitions == 5 and not report.skipped
     after = {p.day: p for p in load_partitions(tiered.cursor()) if p.topic == ESS}
@@ -285,7 +317,8 @@ def test_late_rows_for_evicted_days(pair: tuple[Store, Store]) -> None:
     )
     assert old.fetchall() == [(0,)]
     cold_dir = tiered.path / "cold"
-    assert len(list(cold_dir.rglob("*.parquet"))) == 10  # old versions deleted
+    assert len(list(cold_dir.rglob("*.parquet"))) == 10  # old versions and leftovers deleted
+    assert [p.name for p in stopped.iterdir()] == [Path(after[dt.date(2024, 4, 29)].file).name]
     for start, end in RANGES:
         same(
             got.select_time_series(ESS, FIELDS, start, end),
@@ -366,7 +399,7 @@ def test_failed_write_leaves_no_partition(
 
     original = pq.ParquetWriter.write_batch
     monkeypatch.setattr(pq.ParquetWriter, "write_batch", fail_midway)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ConfigurationError, match="cannot write to cold location .*disk full"):
         export(store, topics=[ESS], now_utc_ns=NOW)
     assert written > 2
     monkeypatch.undo()
@@ -574,7 +607,7 @@ row = st.tuples(
 
 
 @settings(
-    max_examples=12,
+    max_examples=10,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

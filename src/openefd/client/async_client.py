@@ -75,6 +75,10 @@ class EfdClient:
         use_old_csc_indexing: bool = False,
         *,
         time_scale: str = "utc",
+        resolution: str | None = None,
+        stats: str | Sequence[str] = "mean",
+        downsample: str | None = None,
+        fill: str | float = "none",
     ) -> pd.DataFrame:
         return await asyncio.to_thread(
             self._sync.select_time_series,
@@ -86,6 +90,30 @@ class EfdClient:
             index,
             convert_influx_index,
             use_old_csc_indexing,
+            time_scale=time_scale,
+            resolution=resolution,
+            stats=stats,
+            downsample=downsample,
+            fill=fill,
+        )
+
+    async def select_asof(
+        self,
+        topic_name: str,
+        fields: str | Sequence[str],
+        times: Any,
+        *,
+        max_age: Any = None,
+        index: int | None = None,
+        time_scale: str = "utc",
+    ) -> pd.DataFrame:
+        return await asyncio.to_thread(
+            self._sync.select_asof,
+            topic_name,
+            fields,
+            times,
+            max_age=max_age,
+            index=index,
             time_scale=time_scale,
         )
 

@@ -18,24 +18,29 @@ are rejected. Every DataFrame index is tz-aware UTC unless
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from openefd.client.packed import unpack
 from openefd.errors import ConfigurationError, QueryError
 from openefd.ingest.lp_batches import write_line_protocol
 from openefd.ingest.writer import TableData, Writer, WriteResult
+from openefd.query.aggregated import RESOLUTIONS, run_aggregated
+from openefd.query.asof import SAMPLE_TIME, run_asof
+from openefd.query.downsampled import run_downsampled
 from openefd.query.fields import flat_fields, normalize_field_list
 from openefd.query.select import RowSelect, array_lengths, run_select
 from openefd.schema.model import SAL_INDEX_FIELD
 from openefd.schema.units import parse_units
 from openefd.settings import Settings
 from openefd.store.duckdb_store import DB_FILE, Store
-from openefd.timeinput import duration_to_ns, to_tai_ns
+from openefd.timeinput import duration_to_ns, tai_ns_to_index, to_tai_ns, to_tai_ns_array
 
 __all__ = ["EfdClientSync", "resolve_location"]
 
@@ -53,9 +58,32 @@ def resolve_location(location: str | Path, settings: Settings) -> Path:
     return Path(text).expanduser()
 
 
-def _time_range(start: Any, end: Any, is_window: bool) -> tuple[int, int]:
-    import datetime as dt
+def _is_single_time(value: Any) -> bool:
+    from astropy.time import Time
 
+    if isinstance(value, Time):
+        return bool(value.isscalar)
+    return isinstance(value, str | dt.datetime | pd.Timestamp)
+
+
+def _no_data_message(
+    client: EfdClientSync,
+    topic: str,
+    names: list[str],
+    asked: np.ndarray,
+    index: int | None,
+    age: int | None,
+) -> str:
+    when = tai_ns_to_index(asked, "utc")[0].isoformat()
+    newest = run_asof(client.store, topic, names, asked, index=index or None)
+    if newest[SAMPLE_TIME].isna().all():
+        return f"no data for {topic} at or before {when} (UTC): the topic has no earlier row"
+    since = newest[SAMPLE_TIME].iloc[0].isoformat()
+    limit = f" within max_age {age / 1e9:g} s" if age is not None else ""
+    return f"no data for {topic} at {when} (UTC){limit}: no data since {since}"
+
+
+def _time_range(start: Any, end: Any, is_window: bool) -> tuple[int, int]:
     from astropy.time import TimeDelta
 
     begin = to_tai_ns(start, "start")
@@ -190,12 +218,24 @@ class EfdClientSync:
         use_old_csc_indexing: bool = False,
         *,
         time_scale: str = "utc",
+        resolution: str | None = None,
+        stats: str | Sequence[str] = "mean",
+        downsample: str | None = None,
+        fill: str | float = "none",
     ) -> pd.DataFrame:
         """Rows with ``start <= time <= end``, or a window of width ``end`` centred on ``start``.
 
         ``end`` may be a time or a duration (astropy ``TimeDelta``, ``timedelta``).
         ``convert_influx_index`` is accepted for compatibility and has no effect:
         the index is always computed from the canonical TAI time.
+
+        ``resolution="1s"`` reads the 1-second aggregates instead of the raw rows:
+        for telemetry the statistic(s) ``stats`` of each field per second (one of
+        mean, min, max, median, std, count keeps the field names; a list gives
+        ``<field>_<stat>`` columns); for events each message once per second with
+        its ``repeats``. ``downsample`` applies an operator such as ``"mean_10"``
+        or ``"lastFill_60"`` (see docs/reference/operators.md) with empty bins
+        filled per ``fill`` (none, null, previous, linear or a number).
         """
         begin, finish = _time_range(start, end, is_window)
         req = RowSelect(
@@ -206,7 +246,58 @@ class EfdClientSync:
             index=index or None,
             time_scale=time_scale,
         )
+        if resolution is not None and downsample is not None:
+            raise QueryError("give resolution= or downsample=, not both")
+        if resolution is not None:
+            if resolution not in RESOLUTIONS:
+                raise QueryError(
+                    f"resolution {resolution!r} is not kept; choose from {', '.join(RESOLUTIONS)}"
+                    " (coarser bins: downsample='mean_60' and the like)"
+                )
+            return run_aggregated(self.store, req, stats)
+        if downsample is not None:
+            return run_downsampled(self.store, req, downsample, fill)
         return self._select(req, self._index_field(topic_name, use_old_csc_indexing))
+
+    def select_asof(
+        self,
+        topic_name: str,
+        fields: str | Sequence[str],
+        times: Any,
+        *,
+        max_age: Any = None,
+        index: int | None = None,
+        time_scale: str = "utc",
+    ) -> pd.DataFrame:
+        """The fields' values as of each time: the newest row at or before it.
+
+        ``times`` is one time or many (astropy ``Time`` array, tz-aware
+        ``DatetimeIndex``, a list); one query answers them all. The frame has a
+        row per time, in the order given, and ``sample_time``, when the value
+        was recorded. A time with no row at or before it, or only rows older
+        than ``max_age`` (a duration), gets nulls; for a single time that is an
+        error saying since when there has been no data.
+        """
+        single = _is_single_time(times)
+        asked = (
+            np.array([to_tai_ns(times, "time")], dtype=np.int64)
+            if single
+            else to_tai_ns_array(times, "times")
+        )
+        age = duration_to_ns(max_age, "max_age") if max_age is not None else None
+        names = normalize_field_list(fields)
+        frame = run_asof(
+            self.store,
+            topic_name,
+            names,
+            asked,
+            max_age_ns=age,
+            index=index or None,
+            time_scale=time_scale,
+        )
+        if single and frame[SAMPLE_TIME].isna().all():
+            raise QueryError(_no_data_message(self, topic_name, names, asked, index, age))
+        return frame
 
     def select_top_n(
         self,

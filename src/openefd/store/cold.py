@@ -15,13 +15,15 @@ exported again when rows arrive for it later. A file is written under a
 hidden temporary name and renamed when complete, then recorded in the
 manifest (:mod:`openefd.store.cold_manifest`) in a transaction; a replaced
 file is deleted after that commit. A failure at any step leaves the manifest
-as it was and no partial file under a ``.parquet`` name.
+as it was and no partial file under a ``.parquet`` name; files left by an
+export that was killed are deleted when their partition is next written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -243,10 +245,7 @@ def _write_file(
     try:
         fs.create_dir(location.path(folder), recursive=True)
     except OSError as exc:
-        raise ConfigurationError(
-            f"cannot write to cold location {location.uri}: {exc} "
-            "(set OPENEFD_COLD_LOCATION to a writable place)"
-        ) from exc
+        raise _unwritable(location, exc) from exc
     rows, first, last = 0, 0, 0
     try:
         with pq.ParquetWriter(temporary, schema, filesystem=fs, compression="zstd") as writer:
@@ -260,10 +259,33 @@ def _write_file(
                 rows += batch.num_rows
                 writer.write_batch(batch)
         fs.move(temporary, target)
+    except OSError as exc:  # disk full, no permission, network: nothing is left behind
+        _delete_quietly(fs, temporary)
+        raise _unwritable(location, exc) from exc
     except BaseException:
         _delete_quietly(fs, temporary)
         raise
     return rows, first, last
+
+
+def _unwritable(location: ColdLocation, exc: OSError) -> ConfigurationError:
+    return ConfigurationError(
+        f"cannot write to cold location {location.uri}: {exc} "
+        "(free space, or set OPENEFD_COLD_LOCATION to a writable place)"
+    )
+
+
+def _tidy(location: ColdLocation, folder: str, keep: str) -> None:
+    """Delete files of a partition's folder left by earlier exports that stopped midway."""
+    fs = location.filesystem
+    with suppress(OSError):
+        for info in fs.get_file_info(pafs.FileSelector(location.path(folder))):
+            name = info.base_name
+            ours = (name.startswith("part-") and name.endswith(".parquet")) or (
+                name.startswith(".part-") and name.endswith(".tmp")
+            )
+            if ours and name != keep and info.type == pafs.FileType.File:
+                _delete_quietly(fs, info.path)
 
 
 def _delete_quietly(fs: pafs.FileSystem, path: str) -> None:
@@ -275,12 +297,22 @@ class _ChangedError(Exception):
     """Rows arrived for the day while it was being written; try again next time."""
 
 
+_one_export = threading.Lock()  # partitions are written one at a time in a process
+
+
 def export_partition(
     store: Store, work: PartitionWork, *, now_utc_ns: int | None = None
 ) -> PartitionResult:
     """Write one partition and record it; late rows of an evicted day leave DuckDB again."""
     if store.read_only:
         raise ConfigurationError(f"{store.path} was opened read-only; cannot export")
+    with _one_export:
+        return _export_partition(store, work, now_utc_ns)
+
+
+def _export_partition(
+    store: Store, work: PartitionWork, now_utc_ns: int | None
+) -> PartitionResult:
     layout = store.layout(work.topic)
     location = cold_location(store)
     stamp = dt.datetime.fromtimestamp(_now_ns(now_utc_ns) / 1e9, dt.UTC).replace(tzinfo=None)
@@ -337,6 +369,7 @@ def export_partition(
         raise
     if previous is not None and previous.file != relative:
         _delete_quietly(location.filesystem, location.path(previous.file))
+    _tidy(location, partition_dir(work.topic, work.day), relative.rsplit("/", 1)[1])
     return PartitionResult(work, written)
 
 

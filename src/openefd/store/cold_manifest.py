@@ -7,8 +7,8 @@ type as written), ``exported_utc``, ``evicted`` and ``evicted_utc`` (naive UTC).
 
 Invariants:
 
-- a partition's file holds every row of its day the topic's table held when
-  it was written, sorted by time, and nothing else;
+- a partition's file holds every row of its day stored when it was written
+  (in the topic's table, or in the file it replaces), sorted by time;
 - not evicted: the file is a copy and queries read the table only;
 - evicted: the table holds none of the file's rows, only rows that arrived
   later (late rows); queries read the table and the file together.
@@ -177,7 +177,7 @@ class _Cache:
     key: str  # the database file, resolved: stores of one database share a generation
     generation: int
     switch: TierSwitch
-    location: ColdLocation
+    location: ColdLocation | None  # resolved on first use: a bad setting fails only then
     evicted: dict[str, tuple[ColdPartition, ...]]
 
 
@@ -195,7 +195,7 @@ def _cache(store: Store) -> _Cache:
         key = str(store.db_path.resolve())
         with _lock:
             switch = _switches.setdefault(key, TierSwitch())
-        location = resolve_cold_location(store.settings.cold_location, store.path)
+        location = None
     else:
         key, switch, location = cache.key, cache.switch, cache.location
     generation = _generations.get(key, 0)
@@ -214,7 +214,10 @@ def tier_switch(store: Store) -> TierSwitch:
 
 def cold_location(store: Store) -> ColdLocation:
     """Where ``store``'s cold tier is (from its ``cold_location`` setting)."""
-    return _cache(store).location
+    cache = _cache(store)
+    if cache.location is None:
+        cache.location = resolve_cold_location(store.settings.cold_location, store.path)
+    return cache.location
 
 
 def evicted_partitions(
@@ -315,6 +318,8 @@ def drop_rows_in_cold(
     Rows of evicted days are stored in Parquet, not in the topic's table, so
     the insert's own check cannot see them. Cheap when no evicted day is near.
     """
+    if not evicted_partitions(store, topic):
+        return table  # the common case: a dictionary lookup
     times = table[TIME_COLUMN].to_numpy()
     touched = evicted_partitions(store, topic, int(times.min()), int(times.max()))
     if not touched:

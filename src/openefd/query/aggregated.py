@@ -1,0 +1,201 @@
+"""Reading the 1-second aggregates (DMTN-082 §10.3) through the select API.
+
+``resolution="1s"`` answers from the tables that
+:mod:`openefd.store.aggregates` keeps: for telemetry, one row per second (and
+``salIndex``) with the asked statistics of each field; for events, each
+message once per second with ``repeats``; commands come back as stored.
+Telemetry at 1 Hz or slower has no table: its statistics are computed from
+the raw rows on the fly, the same way. Aggregates follow committed data: a
+writable store brings the topic's aggregates up to date first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from openefd.errors import QueryError
+from openefd.query.fields import ColumnRef, resolve_fields
+from openefd.query.select import RowSelect, _where, array_lengths, run_select, topic_source
+from openefd.schema.model import SAL_INDEX_FIELD, FieldType, TopicSchema
+from openefd.store.agg_stats import STATS
+from openefd.store.aggregates import (
+    REPEATS,
+    agg_table,
+    stat_column,
+    stat_fields,
+    stats_table,
+)
+from openefd.store.columns import TIME_COLUMN
+from openefd.store.duckdb_store import Store
+from openefd.store.registry import quote_ident
+from openefd.timeinput import tai_ns_to_index
+
+__all__ = ["RESOLUTIONS", "normalize_stats", "run_aggregated"]
+
+RESOLUTIONS = ("1s",)
+
+
+def normalize_stats(stats: str | Sequence[str]) -> tuple[list[str], bool]:
+    """The statistics asked for, and whether columns keep the field names (one stat)."""
+    single = isinstance(stats, str)
+    names = [stats] if isinstance(stats, str) else list(stats)
+    if not names:
+        raise QueryError(f"no statistics asked for; choose from {', '.join(STATS)}")
+    for s in names:
+        if s not in STATS:
+            raise QueryError(f"unknown statistic {s!r}; choose from {', '.join(STATS)}")
+    return names, single
+
+
+def _catch_up(store: Store, topic: str) -> None:
+    aggs = store.aggregates
+    if not store.read_only and aggs.dirty(topic):
+        with store.transaction():
+            aggs.refresh([topic], include_open=True)
+
+
+def _stat_sql(ref: ColumnRef, stat: str) -> str:
+    column = quote_ident(stat_column(ref.field.name, stat))
+    return column if ref.element is None else f"{column}[{ref.element + 1}]"
+
+
+def _output_name(ref: ColumnRef, stat: str, single: bool) -> str:
+    return ref.name if single else f"{ref.name}_{stat}"
+
+
+def _check_numeric(layout: TopicSchema, refs: list[ColumnRef]) -> None:
+    numeric = {f.name for f in stat_fields(layout)} | {SAL_INDEX_FIELD}
+    for r in refs:
+        if r.field.name not in numeric:
+            why = "text" if r.field.type is FieldType.STRING else "a private field"
+            raise QueryError(
+                f"field {r.name!r} of {layout.name} is {why} and has no 1-second statistics; "
+                "select it without resolution"
+            )
+
+
+def _frame(times: np.ndarray, columns: dict[str, np.ndarray], time_scale: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        columns, index=tai_ns_to_index(np.asarray(times, dtype=np.int64), time_scale), copy=False
+    )
+
+
+def run_aggregated(
+    store: Store, req: RowSelect, stats: str | Sequence[str] = "mean"
+) -> pd.DataFrame:
+    """``req`` answered at 1-second resolution; see the module docstring."""
+    names, single = normalize_stats(stats)
+    layout = store.layout(req.topic)
+    mode = store.aggregates.mode(req.topic)
+    if mode == "none" and layout.kind.value == "command":
+        return run_select(store, req)
+    _catch_up(store, req.topic)
+    if mode in ("stats", "dedup") and store.aggregates.has_table(req.topic):
+        refs = resolve_fields(layout, req.fields, array_lengths(store, layout))
+        if mode == "dedup":
+            return _events(store, req, layout, refs)
+        _check_numeric(layout, refs)
+        return _from_table(store, req, layout, refs, names, single)
+    if layout.kind.value == "event":
+        # Not aggregated yet (nothing committed): every row counts once.
+        frame = run_select(store, req)
+        frame[REPEATS] = np.ones(len(frame), dtype=np.int64)
+        return frame
+    refs = resolve_fields(layout, req.fields, array_lengths(store, layout))
+    _check_numeric(layout, refs)
+    return _on_the_fly(store, req, layout, refs, names, single)
+
+
+def _select_sql(req: RowSelect, layout: TopicSchema, items: list[str]) -> tuple[str, list[object]]:
+    where, params = _where(req, layout)
+    sql = (
+        f"SELECT {', '.join([TIME_COLUMN, *items])} FROM {quote_ident(agg_table(req.topic))}"
+        f"{where} ORDER BY {TIME_COLUMN}{' DESC' if req.descending else ''}"
+    )
+    if req.limit is not None:
+        sql += f" LIMIT {int(req.limit)}"
+    return sql, params
+
+
+def _from_table(
+    store: Store,
+    req: RowSelect,
+    layout: TopicSchema,
+    refs: list[ColumnRef],
+    names: list[str],
+    single: bool,
+) -> pd.DataFrame:
+    items: list[str] = []
+    for r in refs:
+        if r.field.name == SAL_INDEX_FIELD:
+            items.append(f"{quote_ident(SAL_INDEX_FIELD)} AS {quote_ident(r.name)}")
+            continue
+        for stat in names:
+            alias = quote_ident(_output_name(r, stat, single))
+            items.append(f"{_stat_sql(r, stat)} AS {alias}")
+    sql, params = _select_sql(req, layout, items)
+    columns = dict(store.cursor().sql(sql, params=params).fetchnumpy())
+    times = columns.pop(TIME_COLUMN)
+    return _frame(times, columns, req.time_scale)
+
+
+def _events(
+    store: Store, req: RowSelect, layout: TopicSchema, refs: list[ColumnRef]
+) -> pd.DataFrame:
+    items = [f"{r.sql} AS {quote_ident(r.name)}" for r in refs] + [REPEATS]
+    sql, params = _select_sql(req, layout, items)
+    columns = dict(store.cursor().sql(sql, params=params).fetchnumpy())
+    times = columns.pop(TIME_COLUMN)
+    return _frame(times, columns, req.time_scale)
+
+
+def _on_the_fly(
+    store: Store,
+    req: RowSelect,
+    layout: TopicSchema,
+    refs: list[ColumnRef],
+    names: list[str],
+    single: bool,
+) -> pd.DataFrame:
+    """Statistics of a topic without an aggregate table, from its raw rows."""
+    fields = [f for f in stat_fields(layout) if any(r.field.name == f.name for r in refs)]
+    indexed = layout.field(SAL_INDEX_FIELD) is not None
+    cols = [TIME_COLUMN] + ([quote_ident(SAL_INDEX_FIELD)] if indexed else [])
+    cols += [quote_ident(f.name) for f in fields]
+    where, params = _where(req, layout)
+    with topic_source(store, layout) as source:
+        sql = (
+            f"SELECT {', '.join(cols)} FROM {source}{where} ORDER BY "
+            f"{quote_ident(SAL_INDEX_FIELD) + ', ' if indexed else ''}{TIME_COLUMN}"
+        )
+        raw = store.cursor().sql(sql, params=params).to_arrow_table()
+    table = stats_table(raw, fields, indexed).sort_by(TIME_COLUMN)
+    out: dict[str, np.ndarray] = {}
+    for r in refs:
+        if r.field.name == SAL_INDEX_FIELD:
+            out[r.name] = table[SAL_INDEX_FIELD].to_numpy()
+            continue
+        for stat in names:
+            column = table[stat_column(r.field.name, stat)]
+            if r.element is None:
+                values = column.to_numpy(zero_copy_only=False)
+            else:
+                values = np.array(
+                    [
+                        v[r.element] if v is not None and r.element < len(v) else None
+                        for v in column.to_pylist()
+                    ],
+                    dtype=np.float64,
+                )
+            out[_output_name(r, stat, single)] = values
+    times = table[TIME_COLUMN].to_numpy()
+    if req.descending:
+        times = times[::-1]
+        out = {k: v[::-1] for k, v in out.items()}
+    if req.limit is not None:
+        times = times[: req.limit]
+        out = {k: v[: req.limit] for k, v in out.items()}
+    return _frame(times, out, req.time_scale)
