@@ -1,7 +1,8 @@
-"""``openefd topics``, ``fields``, ``schema`` and ``get``: reading a store."""
+"""``openefd topics``, ``fields``, ``schema``, ``get`` and ``asof``: reading a store."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -15,7 +16,7 @@ from openefd.cli.common import StoreOption, console, guarded, settings_for
 from openefd.client import EfdClientSync
 from openefd.errors import ConfigurationError
 
-__all__ = ["fields", "get", "schema", "topics"]
+__all__ = ["asof", "fields", "get", "schema", "topics"]
 
 
 class OutputFormat(StrEnum):
@@ -94,14 +95,98 @@ def get(
         Path | None, typer.Option("--output", "-o", help="Write to this file.")
     ] = None,
     tai: Annotated[bool, typer.Option("--tai", help="Index in TAI instead of UTC.")] = False,
+    resolution: Annotated[
+        str | None,
+        typer.Option(
+            help="'1s': read the 1-second aggregates (telemetry statistics, events with "
+            "repeats) instead of raw rows."
+        ),
+    ] = None,
+    stat: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="With --resolution: statistic(s) to show: mean (default), min, max, median, "
+            "std, count; repeat the option for several."
+        ),
+    ] = None,
+    downsample: Annotated[
+        str | None,
+        typer.Option(
+            help="Downsampling operator such as mean_10, lastFill_60, nth_5 "
+            "(docs/reference/operators.md)."
+        ),
+    ] = None,
+    fill: Annotated[
+        str,
+        typer.Option(
+            help="With --downsample: empty bins: none, null, previous, linear, or a number."
+        ),
+    ] = "none",
 ) -> None:
-    """Rows of a topic in a time range (both ends included)."""
+    """Rows of a topic in a time range (both ends included), raw, aggregated or downsampled."""
     names = [n for part in field_names for n in part.split(",") if n]
+    stats: str | list[str] = "mean" if not stat else (stat[0] if len(stat) == 1 else stat)
+    fill_value: str | float = fill
+    with contextlib.suppress(ValueError):  # fill(<number>) as InfluxQL has it
+        fill_value = float(fill)
     with _client(store) as client:
         frame = client.select_time_series(
-            topic, names, start, end, index=index, time_scale="tai" if tai else "utc"
+            topic,
+            names,
+            start,
+            end,
+            index=index,
+            time_scale="tai" if tai else "utc",
+            resolution=resolution,
+            stats=stats,
+            downsample=downsample,
+            fill=fill_value,
         )
-    frame.index.name = "time_tai" if tai else "time"
+    _emit(frame, "time_tai" if tai else "time", output_format, output)
+
+
+@guarded
+def asof(
+    topic: Annotated[str, typer.Argument(help="Topic, e.g. lsst.sal.MTMount.azimuth")],
+    field_names: Annotated[
+        list[str],
+        typer.Argument(metavar="FIELDS", help="Fields (comma- or space-separated, '*' for all)."),
+    ],
+    at: Annotated[
+        list[str],
+        typer.Option("--at", help="Time (ISO 8601 UTC); repeat for several, one query for all."),
+    ],
+    max_age: Annotated[
+        float | None,
+        typer.Option(help="Ignore values older than this many seconds before each time."),
+    ] = None,
+    store: StoreOption = None,
+    index: Annotated[int | None, typer.Option(help="Only rows with this salIndex.")] = None,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format", help="table (terminal), csv (stdout or --output) or parquet (--output)."
+        ),
+    ] = OutputFormat.TABLE,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file.")
+    ] = None,
+) -> None:
+    """Values of fields as of given times: the newest row at or before each."""
+    import datetime as dt
+
+    names = [n for part in field_names for n in part.split(",") if n]
+    age = dt.timedelta(seconds=max_age) if max_age is not None else None
+    with _client(store) as client:
+        times: str | list[str] = at[0] if len(at) == 1 else at
+        frame = client.select_asof(topic, names, times, max_age=age, index=index)
+    _emit(frame, "time", output_format, output)
+
+
+def _emit(
+    frame: pd.DataFrame, index_name: str, output_format: OutputFormat, output: Path | None
+) -> None:
+    frame.index.name = index_name
     if output_format is OutputFormat.PARQUET:
         if output is None:
             raise ConfigurationError("--format parquet needs --output FILE")

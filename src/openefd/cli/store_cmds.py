@@ -11,6 +11,7 @@ import typer
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
@@ -174,3 +175,47 @@ def info(store: StoreOption = None) -> None:
             lo = min(s.first_tai_ns or 0 for s in stats)
             hi = max(s.last_tai_ns or 0 for s in stats)
             console.print(f"{_n(rows, 'row')}; TAI ns span {lo} – {hi}")
+
+
+@guarded
+def aggregate(
+    store: StoreOption = None,
+    topic: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this topic (repeat for several); default: every topic."),
+    ] = None,
+    rebuild: Annotated[
+        bool,
+        typer.Option(help="Drop the aggregates and recompute them from the raw rows."),
+    ] = False,
+) -> None:
+    """Bring the 1-second aggregates up to date (after a crash), or rebuild them."""
+    settings = settings_for(store)
+    if not (settings.store / DB_FILE).exists():
+        raise ConfigurationError(f"no openefd store at {settings.store}; run 'openefd init'")
+    with Store(settings.store, settings=settings) as st:
+        names = list(topic) if topic else st.registry.tables()
+        for name in names:
+            st.layout(name)  # unknown topics: a clear error before any work
+        done = 0
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("aggregating", total=len(names))
+            for name in names:
+                progress.update(task, description=name)
+                with st.transaction():
+                    if rebuild:
+                        done += st.aggregates.rebuild([name])
+                    else:
+                        done += st.aggregates.catch_up([name])
+                progress.advance(task)
+        console.print(
+            f"{'rebuilt' if rebuild else 'brought up to date'}: {_n(done, 'second')} "
+            f"aggregated over {_n(len(names), 'topic')}"
+        )

@@ -147,6 +147,9 @@ class Aggregates:
     def has_table(self, topic: str) -> bool:
         return self.mode(topic) in ("stats", "dedup") and topic in self._agg_columns
 
+    def has_dirty(self) -> bool:
+        return any(self._dirty.values())
+
     def dirty(self, topic: str) -> bool:
         return bool(self._dirty.get(topic))
 
@@ -179,6 +182,8 @@ class Aggregates:
             parts = self._dirty.pop(topic, [])
             if not parts:
                 continue
+            if not self._store.registry.writer_has_table(topic):
+                continue  # its table was rolled back: nothing to aggregate
             seconds = np.unique(np.concatenate(parts))
             mode = self.mode(topic)
             newest = self._store._stored_max(topic)
@@ -209,6 +214,26 @@ class Aggregates:
             done += len(seconds)
         return done
 
+    def catch_up(self, topics: Iterable[str] | None = None) -> int:
+        """Aggregate rows stored after the aggregates' newest second (e.g. after a crash)."""
+        store = self._store
+        names = list(topics) if topics is not None else store.registry.tables()
+        for topic in names:
+            if self.mode(topic) == "none" or not store.registry.writer_has_table(topic):
+                continue
+            newest = self._max_bucket(topic)
+            since = -(2**62) if newest is None else newest + NS
+            secs = run(
+                store._con,
+                f"SELECT DISTINCT {TIME_COLUMN} // {NS} FROM {quote_ident(topic)} "
+                f"WHERE {TIME_COLUMN} >= ?",
+                [since],
+            )
+            if secs:
+                found = np.sort(np.array([s for (s,) in secs], dtype=np.int64))
+                self._dirty.setdefault(topic, []).append(found)
+        return self.refresh(names, include_open=True)
+
     def rebuild(self, topics: Iterable[str] | None = None) -> int:
         """Drop and recompute the aggregates of ``topics`` (default all); seconds done."""
         store = self._store
@@ -218,6 +243,10 @@ class Aggregates:
             self._agg_max.pop(topic, None)
             self._agg_columns.pop(topic, None)
             self._dirty.pop(topic, None)
+            # From scratch: judge the rate again from every row (the first judgement may
+            # have seen only a sparse, out-of-order part of a fast topic).
+            if self._modes.pop(topic, None) is not None:
+                run(store._con, f"DELETE FROM {_MODES} WHERE topic = ?", [topic])
             if not store.registry.writer_has_table(topic):
                 continue
             row = run_one(

@@ -384,7 +384,7 @@ def _record(
     con = store._con  # the store's writing connection, inside its transaction
     table = quote_ident(written.topic)
     switch = tier_switch(store).switching() if written.evicted else nullcontext()
-    with switch, store._write_lock:
+    with store._write_lock, switch:  # this order: a select may run inside a write
         try:
             with store.transaction():
                 ensure_manifest_table(con)

@@ -126,8 +126,10 @@ def load_partitions(
 class TierSwitch:
     """Selects share it while they run; a change of evicted days holds it alone to commit.
 
-    Re-entrant for readers on the same thread; a waiting change keeps new
-    readers out so it is not starved.
+    Re-entrant for readers on the same thread, and the thread holding it alone
+    may read too (it sees the committed state); a waiting change keeps new
+    readers out so it is not starved. Take the store's write lock first: a
+    select may run inside a write (derived data reading raw rows).
     """
 
     def __init__(self) -> None:
@@ -138,6 +140,9 @@ class TierSwitch:
 
     @contextmanager
     def reading(self) -> Iterator[None]:
+        if getattr(self._local, "alone", False):
+            yield
+            return
         depth: int = getattr(self._local, "depth", 0)
         if depth == 0:
             with self._cond:
@@ -164,9 +169,11 @@ class TierSwitch:
             self._switching = True
             while self._readers:
                 self._cond.wait()
+        self._local.alone = True
         try:
             yield
         finally:
+            self._local.alone = False
             with self._cond:
                 self._switching = False
                 self._cond.notify_all()

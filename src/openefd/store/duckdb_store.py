@@ -86,6 +86,9 @@ class Store:
 
     # -- lifecycle ---------------------------------------------------------
     def close(self) -> None:
+        if not self.read_only and self.aggregates.has_dirty():
+            with self.transaction():  # the newest seconds too: nothing more is coming
+                self.aggregates.refresh(include_open=True)
         self._con.close()
 
     def __enter__(self) -> Store:

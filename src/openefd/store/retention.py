@@ -125,7 +125,7 @@ def evict_partition(store: Store, partition: ColdPartition) -> EvictionResult:
     lo, hi = day_bounds_tai_ns(day_number(partition.day))
     within = f"{TIME_COLUMN} >= {lo} AND {TIME_COLUMN} < {hi}"
     con = store._con  # the store's writing connection, inside its transaction
-    with tier_switch(store).switching(), store._write_lock:
+    with store._write_lock, tier_switch(store).switching():  # in this order, as in cold
         try:
             with store.transaction():
                 now = run(
