@@ -330,6 +330,44 @@ def _latest(
         window *= 16
 
 
+def _newest_in_memory(store: Store, req: RowSelect) -> pa.Table | None:
+    """The newest row when ``req`` asks for exactly that and the store remembers it."""
+    plain = (
+        req.limit == 1
+        and req.start_tai_ns is None
+        and req.end_tai_ns is None
+        and req.index is None
+        and store.pending.snapshot(req.topic) is None
+    )
+    return store.newest_row(req.topic) if plain else None
+
+
+_NUMPY_TYPES = {"DOUBLE": np.float64, "BIGINT": np.int64, "UBIGINT": np.uint64}
+
+
+def _one_row_frame(row: pa.Table, refs: list[ColumnRef], time_scale: str) -> pd.DataFrame | None:
+    """The latest-row answer built from a remembered row, typed as the SQL path types it.
+
+    None when an asked value is null: the SQL path's null conventions then apply.
+    """
+    columns: dict[str, Any] = {}
+    for r in refs:
+        value = row[r.field.name][0].as_py() if r.field.name in row.column_names else None
+        if r.element is not None:
+            value = value[r.element] if value is not None and r.element < len(value) else None
+        kind = output_duckdb_type(r.field.type)
+        if value is None:
+            return None
+        if kind in _NUMPY_TYPES:
+            columns[r.name] = np.array([value], dtype=_NUMPY_TYPES[kind])
+        elif kind == "BOOLEAN":
+            columns[r.name] = np.array([value], dtype=bool)
+        else:
+            columns[r.name] = np.array([value], dtype=object)
+    times = np.asarray(row[TIME_COLUMN].to_numpy(), dtype=np.int64)
+    return pd.DataFrame(columns, index=tai_ns_to_index(times, time_scale), copy=False)
+
+
 def run_select(store: Store, req: RowSelect) -> pd.DataFrame:
     """Run ``req``; columns in the order asked, indexed by time."""
     layout = store.layout(req.topic)
@@ -339,5 +377,7 @@ def run_select(store: Store, req: RowSelect) -> pd.DataFrame:
     if req.descending and req.limit is not None:
         if req.limit < 0:
             raise QueryError(f"the number of rows must be ≥ 0, got {req.limit}")
-        return _latest(store, req, layout, refs)
+        newest = _newest_in_memory(store, req)
+        frame = _one_row_frame(newest, refs, req.time_scale) if newest is not None else None
+        return frame if frame is not None else _latest(store, req, layout, refs)
     return _fetch(store, req, layout, refs)

@@ -75,6 +75,10 @@ class Store:
         self._write_lock = threading.RLock()
         self._local = threading.local()
         self._max_time: dict[str, int | None] = {}
+        # Newest stored row per topic (1-row tables): committed, and written in the open
+        # transaction; latest-row queries are answered from memory.
+        self._newest: dict[str, pa.Table | None] = {}
+        self._newest_tx: dict[str, pa.Table] = {}
         self._columns: dict[str, list[str]] = {}
         self._columns_generation = 0
         self.pending = PendingRows()
@@ -158,6 +162,8 @@ class Store:
                 raise
             else:
                 run(self._con, "COMMIT")
+                self._newest.update(self._newest_tx)
+                self._newest_tx.clear()
                 self.aggregates.committed()
                 self.registry.changed = False
                 self.registry.committed()
@@ -171,6 +177,7 @@ class Store:
             self.registry.reload()
         self._max_time.clear()
         self._columns.clear()
+        self._newest_tx.clear()
 
     def register_topics(self, schemas: Iterable[TopicSchema]) -> dict[RegisterOutcome, int]:
         """Add or update topic definitions; counts of created/updated/unchanged."""
@@ -207,6 +214,7 @@ class Store:
                 # Appending after everything stored: no key can repeat, no anti-join needed.
                 self._append(topic, table)
                 self._max_time[topic] = batch_max
+                self._note_newest(topic, table, times)
                 self._notify(topic, times)
                 return int(table.num_rows)
             self._con.register("_openefd_batch", table)
@@ -227,8 +235,43 @@ class Store:
             finally:
                 self._con.unregister("_openefd_batch")
             self._max_time[topic] = max(stored_max, batch_max)
+            if batch_max > stored_max:
+                self._note_newest(topic, table, times)
             self._notify(topic, times)
         return int(row[0]) if row else 0
+
+    def _note_newest(self, topic: str, table: pa.Table, times: np.ndarray) -> None:
+        self._newest_tx[topic] = table.slice(int(np.argmax(times)), 1)
+
+    def newest_row(self, topic: str) -> pa.Table | None:
+        """The committed row with the greatest time (one of them, on ties), or None.
+
+        Kept in memory: only this Store writes the file (DuckDB allows one
+        writing process), so it stays right until this Store changes it.
+        """
+        if topic not in self._newest:
+            if not self.registry.has_table(topic):
+                return None
+            name = quote_ident(topic)
+            row = (
+                self.cursor()
+                .sql(
+                    f"SELECT * FROM {name} WHERE {TIME_COLUMN} = "
+                    f"(SELECT max({TIME_COLUMN}) FROM {name}) LIMIT 1"
+                )
+                .to_arrow_table()
+            )
+            with self._write_lock:
+                if topic not in self._newest:
+                    self._newest[topic] = row if row.num_rows else None
+        return self._newest[topic]
+
+    def forget_newest(self, topics: Iterable[str] | None = None) -> None:
+        """Drop the remembered newest rows (after rows were deleted)."""
+        if topics is None:
+            self._newest.clear()
+        for topic in topics or ():
+            self._newest.pop(topic, None)
 
     def _notify(self, topic: str, times: np.ndarray) -> None:
         for listener in self.insert_listeners:
