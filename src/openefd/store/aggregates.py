@@ -12,7 +12,8 @@ from-scratch computation over what is stored. Per topic kind:
   (lists, element by element, for array fields);
 - **events**: ``"<topic>@1s"`` holds each message once per second with
   ``repeats`` (how many identical messages — same payload apart from the
-  private stamps — arrived in that second) and ``last_tai_ns``;
+  private stamps and the message's own ``timestamp`` — arrived in that
+  second) and ``last_tai_ns``;
 - **commands**, and telemetry at 1 Hz or slower: not aggregated.
 
 The newest second of a topic may still be filling, so it is left dirty until
@@ -24,6 +25,7 @@ recomputes everything.
 from __future__ import annotations
 
 import fnmatch
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AGG_SUFFIX",
+    "NS",
     "REPEATS",
     "ROWS",
     "Aggregates",
@@ -83,8 +86,16 @@ def stat_fields(layout: TopicSchema) -> list[FieldSchema]:
     ]
 
 
+STAMP_FIELDS = frozenset({"timestamp"})  # a message's own time of issue, not its content
+
+
 def _payload(layout: TopicSchema) -> list[str]:
-    return [f.name for f in layout.fields if not f.private or f.name == SAL_INDEX_FIELD]
+    """What makes two event messages "the same": fields but stamps (private ones, timestamp)."""
+    return [
+        f.name
+        for f in layout.fields
+        if (not f.private or f.name == SAL_INDEX_FIELD) and f.name not in STAMP_FIELDS
+    ]
 
 
 class Aggregates:
@@ -99,6 +110,7 @@ class Aggregates:
         self._modes: dict[str, str] = {}
         self.enabled = store.settings.aggregation
         self.lag_s = store.settings.aggregate_lag_s
+        self.busy_s = 0.0  # wall time spent bringing aggregates up to date
         if not store.read_only:
             run(
                 store._con,
@@ -176,6 +188,13 @@ class Aggregates:
         """Recompute dirty seconds (inside the caller's transaction); seconds done."""
         if self._store.read_only:
             return 0
+        started = time.perf_counter()
+        try:
+            return self._refresh(topics, include_open)
+        finally:
+            self.busy_s += time.perf_counter() - started
+
+    def _refresh(self, topics: Iterable[str] | None, include_open: bool) -> int:
         names = list(self._dirty) if topics is None else [t for t in topics if t in self._dirty]
         done = 0
         for topic in names:
@@ -222,7 +241,8 @@ class Aggregates:
             if self.mode(topic) == "none" or not store.registry.writer_has_table(topic):
                 continue
             newest = self._max_bucket(topic)
-            since = -(2**62) if newest is None else newest + NS
+            # The next whole second: an event table's newest row is a message's own time.
+            since = -(2**62) if newest is None else (newest // NS + 1) * NS
             secs = run(
                 store._con,
                 f"SELECT DISTINCT {TIME_COLUMN} // {NS} FROM {quote_ident(topic)} "
