@@ -4,9 +4,8 @@ Each question goes through each system's normal path and ends in a pandas
 DataFrame indexed by UTC time:
 
 - openefd: :class:`~openefd.client.EfdClientSync` (``select_time_series``,
-  ``select_top_n``) on the store; the 1-second downsampling, for which
-  openefd has no API yet, is DuckDB SQL on the store's connection with the
-  UTC index built as :mod:`openefd.query.select` builds it;
+  ``select_top_n``, ``select_time_series(downsample="mean_1")``,
+  ``select_asof``) on the store;
 - InfluxDB: the InfluxQL that ``lsst-efd-client`` sends (time strings from
   astropy ``Time.isot`` as it makes them), POSTed to ``/query`` with
   ``epoch=ns``, the JSON parsed and turned into a DataFrame as ``aioinflux``
@@ -30,10 +29,7 @@ from astropy.time import Time
 from bench.dataset import FAST_HZ, FAST_PERIOD_NS, FAST_TOPIC, START_UTC_NS, DatasetShape
 from bench.influx import InfluxHttp
 from openefd.client import EfdClientSync
-from openefd.store.columns import TIME_COLUMN
-from openefd.store.registry import quote_ident
-from openefd.timeinput import tai_ns_to_index
-from openefd.timescales import NS_PER_S, utc_to_tai_ns
+from openefd.timescales import NS_PER_S
 
 __all__ = ["QUESTIONS", "QueryPair", "Timing", "run_queries"]
 
@@ -41,6 +37,8 @@ WINDOW_S = 600
 WINDOW_ROWS = WINDOW_S * FAST_HZ
 WINDOW_FIELDS = ["f000", "f001", "f002"]
 DOWNSAMPLE_S = 3600
+ASOF_TIMES = 1000
+ASOF_INFLUX_ROUNDS = 3  # each round is ASOF_TIMES queries: seconds of InfluxDB time
 DB = "efd"
 
 
@@ -81,6 +79,7 @@ QUESTIONS = {
     "full": "select_time_series, 1 field × the whole data set of the 50 Hz topic",
     "latest": "select_top_n(…, 1), latest row of the 50 Hz topic",
     "downsample": "1 s mean of one 50 Hz field over 1 h (3,600 rows)",
+    "asof": f"values at {ASOF_TIMES:,} times: one as-of call vs {ASOF_TIMES:,} single lookups",
 }
 
 
@@ -152,8 +151,6 @@ class _Questions:
         self.client = client
         self.influx = influx
         self.shape = shape
-        self.cursor = client.store.cursor()
-        self.topic_sql = quote_ident(FAST_TOPIC)
 
     # -- window ------------------------------------------------------------
     def window(self, start_ns: int) -> tuple[Callable[[], pd.DataFrame], ...]:
@@ -205,19 +202,17 @@ class _Questions:
     # -- downsample --------------------------------------------------------
     def downsample(self, start_ns: int) -> tuple[Callable[[], pd.DataFrame], ...]:
         end_ns = start_ns + DOWNSAMPLE_S * NS_PER_S
-        sql = (
-            f"SELECT ({TIME_COLUMN} // {NS_PER_S}) AS s, avg(f000) AS f000 "
-            f"FROM {self.topic_sql} WHERE {TIME_COLUMN} >= ? AND {TIME_COLUMN} < ? "
-            "GROUP BY s ORDER BY s"
-        )
 
         def efd() -> pd.DataFrame:
-            # TAI − UTC is whole seconds, so TAI seconds are UTC seconds too.
-            begin = int(utc_to_tai_ns(np.int64(start_ns)))
-            params = [begin, begin + DOWNSAMPLE_S * NS_PER_S]
-            cols = self.cursor.sql(sql, params=params).fetchnumpy()
-            index = tai_ns_to_index(np.asarray(cols["s"], dtype=np.int64) * NS_PER_S)
-            frame = pd.DataFrame({"f000": cols["f000"]}, index=index, copy=False)
+            # [start, end − 1 ns] as exact timestamps: the bins start … end − 1 s, all whole.
+            frame = self.client.select_time_series(
+                FAST_TOPIC,
+                ["f000"],
+                pd.Timestamp(start_ns, tz="UTC"),
+                pd.Timestamp(end_ns - 1, tz="UTC"),
+                downsample="mean_1",
+                fill="null",  # as GROUP BY time() fills by default
+            )
             return _check(frame, DOWNSAMPLE_S, ["f000"], "openefd downsample")
 
         def influx() -> pd.DataFrame:
@@ -228,6 +223,34 @@ class _Questions:
                 "GROUP BY time(1s)"
             )
             return _check(self.influx.query(q), DOWNSAMPLE_S, ["f000"], "InfluxDB downsample")
+
+        return efd, influx
+
+    # -- as-of -------------------------------------------------------------
+    def asof(self, seed: int) -> tuple[Callable[[], pd.DataFrame], ...]:
+        """Values at ASOF_TIMES random times: one vector call vs one InfluxDB query each."""
+        rng = np.random.default_rng(seed)
+        span = self.shape.seconds * NS_PER_S
+        utc = np.sort(START_UTC_NS + rng.integers(NS_PER_S, span, ASOF_TIMES))
+        index = pd.DatetimeIndex(utc.astype("datetime64[ns]")).tz_localize("UTC")
+
+        def efd() -> pd.DataFrame:
+            frame = self.client.select_asof(FAST_TOPIC, ["f000"], index)
+            if frame["sample_time"].isna().any():
+                raise SystemExit("openefd as-of: a time without a value")
+            return _check(frame, ASOF_TIMES, ["f000", "sample_time"], "openefd as-of")
+
+        def influx() -> pd.DataFrame:
+            values, samples = [], []
+            for t in utc:
+                q = (
+                    f'SELECT "f000" FROM "{DB}"."autogen"."{FAST_TOPIC}" '
+                    f"WHERE time <= '{_astropy_utc(int(t)).utc.isot}Z' ORDER BY time DESC LIMIT 1"
+                )
+                one = _check(self.influx.query(q), 1, ["f000"], "InfluxDB as-of")
+                values.append(one["f000"].iloc[0])
+                samples.append(one.index[0])
+            return pd.DataFrame({"f000": values, "sample_time": samples}, index=index)
 
         return efd, influx
 
@@ -273,6 +296,11 @@ def run_queries(
     _same(efd(), infl(), "latest")
     efd, infl = qs.downsample(_hour_starts(shape, 1, 99)[0])
     _same(efd(), infl(), "downsample", exact=False)  # sums in another order
+    efd, infl = qs.asof(99)
+    a, b = efd(), infl()
+    _same(a[["f000"]], b[["f000"]], "asof")
+    if not (a["sample_time"] == b["sample_time"]).all():
+        raise SystemExit("asof: openefd and InfluxDB pick different rows")
     say("both systems return the same rows and values")
 
     out = []
@@ -308,9 +336,21 @@ def run_queries(
             [h[0] for h in hours],
             [h[1] for h in hours],
             warmup,
-            "openefd has no downsampling API yet: DuckDB SQL on the store's connection "
-            "(avg by whole TAI second) with the UTC index select.py builds; InfluxDB: "
-            "mean() … GROUP BY time(1s)",
+            "openefd: select_time_series(…, downsample='mean_1', fill='null') reads the 1 s "
+            "aggregates kept at load; InfluxDB: mean() … GROUP BY time(1s)",
+            say,
+        )
+    )
+    rounds = [qs.asof(100 + i) for i in range(max(repeat // 5, ASOF_INFLUX_ROUNDS))]
+    out.append(
+        _pair(
+            "asof",
+            [r[0] for r in rounds],
+            [r[1] for r in rounds[:ASOF_INFLUX_ROUNDS]],
+            1,
+            f"openefd: one select_asof with {ASOF_TIMES:,} times (DuckDB ASOF JOIN); InfluxDB: "
+            f"{ASOF_TIMES:,} queries SELECT … WHERE time <= T ORDER BY time DESC LIMIT 1, "
+            f"{ASOF_INFLUX_ROUNDS} rounds; random times over the data set",
             say,
         )
     )

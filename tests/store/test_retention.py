@@ -168,9 +168,11 @@ def test_switch_waits_for_running_selects() -> None:
             events.append("nested read")
         events.append("read done")
     thread.join(5)
-    assert events == ["nested read", "read done", "switched"]
+    assert events == ["nested read", "read done", "switched", "read while switching"]
 
 
 def _switch(switch: TierSwitch, events: list[str]) -> None:
     with switch.switching():
         events.append("switched")
+        with switch.reading():  # the switching thread sees the committed state: no wait
+            events.append("read while switching")

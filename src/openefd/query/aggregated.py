@@ -12,6 +12,7 @@ writable store brings the topic's aggregates up to date first.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,7 @@ from openefd.query.select import RowSelect, _where, array_lengths, run_select, t
 from openefd.schema.model import SAL_INDEX_FIELD, FieldType, TopicSchema
 from openefd.store.agg_stats import STATS
 from openefd.store.aggregates import (
+    NS,
     REPEATS,
     agg_table,
     stat_column,
@@ -88,6 +90,8 @@ def run_aggregated(
 ) -> pd.DataFrame:
     """``req`` answered at 1-second resolution; see the module docstring."""
     names, single = normalize_stats(stats)
+    if req.start_tai_ns is not None:  # from the second holding the start: whole seconds
+        req = replace(req, start_tai_ns=(req.start_tai_ns // NS) * NS)
     layout = store.layout(req.topic)
     mode = store.aggregates.mode(req.topic)
     if mode == "none" and layout.kind.value == "command":
@@ -152,6 +156,17 @@ def _events(
     return _frame(times, columns, req.time_scale)
 
 
+def _whole_seconds(req: RowSelect) -> RowSelect:
+    """The raw rows of the seconds that start in ``req``'s range, all of each: what an
+    aggregate table's rows in that range summarise (they are labelled by their second)."""
+    start = None if req.start_tai_ns is None else -(-req.start_tai_ns // NS) * NS
+    end = req.end_tai_ns
+    if end is not None:
+        last = end // NS if req.end_inclusive else -(-end // NS) - 1
+        end = (last + 1) * NS
+    return replace(req, start_tai_ns=start, end_tai_ns=end, end_inclusive=False)
+
+
 def _on_the_fly(
     store: Store,
     req: RowSelect,
@@ -165,7 +180,7 @@ def _on_the_fly(
     indexed = layout.field(SAL_INDEX_FIELD) is not None
     cols = [TIME_COLUMN] + ([quote_ident(SAL_INDEX_FIELD)] if indexed else [])
     cols += [quote_ident(f.name) for f in fields]
-    where, params = _where(req, layout)
+    where, params = _where(_whole_seconds(req), layout)
     with topic_source(store, layout) as source:
         sql = (
             f"SELECT {', '.join(cols)} FROM {source}{where} ORDER BY "

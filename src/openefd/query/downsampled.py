@@ -4,8 +4,11 @@
 :mod:`openefd.query.downsample`) applied to every asked field. Bins are
 aligned to whole multiples of N seconds of UTC (as InfluxDB's ``GROUP BY
 time()`` aligns them), labelled by their start. 1-second ``mean``, ``min``,
-``max``, ``median`` and ``count`` of an aggregated topic are read from its
-1-second aggregates; everything else is computed from the raw rows.
+``max``, ``median`` and ``count`` of an aggregated topic (of one ``salIndex``,
+when the topic has several) are read from its 1-second aggregates for the
+whole seconds of the range, the same values the raw rows give; everything
+else, and a partial second at either end of the range, is computed from the
+raw rows.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from openefd.query.aggregated import run_aggregated
 from openefd.query.downsample import downsample, parse_operator
 from openefd.query.downsample.fill import parse_fill
 from openefd.query.select import RowSelect, run_select
+from openefd.schema.model import SAL_INDEX_FIELD
 from openefd.store.duckdb_store import Store
 from openefd.timeinput import tai_ns_to_index
 from openefd.timescales import tai_to_utc_ns
@@ -27,6 +31,7 @@ from openefd.timescales import tai_to_utc_ns
 __all__ = ["run_downsampled"]
 
 _FROM_AGGREGATES = {"mean", "min", "max", "median", "count"}
+_NS = 1_000_000_000
 
 
 def _utc_origin(tai_ns: int) -> int:
@@ -40,18 +45,69 @@ def run_downsampled(store: Store, req: RowSelect, op_text: str, fill: str | floa
     mode = parse_fill(fill)
     if req.limit is not None or req.descending:
         raise QueryError("downsample works on a time range; it cannot be combined with top-N")
-    aggregated = store.aggregates.mode(req.topic) == "stats"
     if (
-        aggregated
-        and op.n == 1
+        op.n == 1
         and op.spec.name in _FROM_AGGREGATES
-        and mode.mode == "none"
+        and (mode.mode == "none" or (mode.mode == "null" and _whole_range(req)))
+        and _one_series(store, req)
+        and store.aggregates.mode(req.topic) == "stats"
         and store.aggregates.has_table(req.topic)
     ):
-        frame = run_aggregated(store, req, op.spec.name)
-        if op.spec.name == "count":
-            return frame[(frame != 0).any(axis=1)] if len(frame.columns) else frame
-        return frame.dropna(how="all")
+        return _from_aggregates(store, req, op_text, fill)
+    return _from_raw(store, req, op_text, fill)
+
+
+def _one_series(store: Store, req: RowSelect) -> bool:
+    """Whether the aggregates' rows are the bins: one salIndex, and no salIndex column asked
+    (the aggregates hold its value, not its statistics)."""
+    if store.layout(req.topic).field(SAL_INDEX_FIELD) is None:
+        return True
+    return req.index is not None and not {SAL_INDEX_FIELD, "*"} & set(req.fields)
+
+
+def _from_aggregates(
+    store: Store, req: RowSelect, op_text: str, fill: str | float
+) -> pd.DataFrame:
+    """Whole seconds of the range from the aggregates, a partial one at an end from raw rows."""
+    stat = parse_operator(op_text).spec.name
+    start = req.start_tai_ns
+    stop = None if req.end_tai_ns is None else req.end_tai_ns + (1 if req.end_inclusive else 0)
+    first = None if start is None else -(-start // _NS) * _NS  # whole seconds: [first, last)
+    last = None if stop is None else stop // _NS * _NS
+    if first is not None and last is not None and first >= last:
+        return _from_raw(store, req, op_text, fill)
+    whole = replace(req, start_tai_ns=first, end_tai_ns=last, end_inclusive=False)
+    frame = run_aggregated(store, whole, stat).astype(np.float64)
+    if stat == "count":
+        frame = frame.where(frame != 0)  # a field without samples has no bin, as from raw rows
+    parts = [frame.dropna(how="all")]
+    if start is not None and first is not None and first > start:
+        head = replace(req, end_tai_ns=first, end_inclusive=False)
+        parts.insert(0, _from_raw(store, head, op_text, fill))
+    if stop is not None and last is not None and last < stop:
+        tail = replace(req, start_tai_ns=last, end_tai_ns=stop, end_inclusive=False)
+        parts.append(_from_raw(store, tail, op_text, fill))
+    parts = [p for p in parts if len(p)] or parts[:1]
+    result = pd.concat(parts) if len(parts) > 1 else parts[0]
+    if parse_fill(fill).mode == "null" and first is not None and last is not None:
+        # Every bin of the range (it starts and ends on whole seconds: no partial bins).
+        seconds = np.arange(first // _NS, last // _NS, dtype=np.int64) * _NS
+        result = result.reindex(tai_ns_to_index(seconds, req.time_scale))
+        if stat == "count":
+            result = result.fillna(0.0)
+    return result
+
+
+def _whole_range(req: RowSelect) -> bool:
+    """Whether ``req``'s range is whole seconds: [whole second, whole second)."""
+    if req.start_tai_ns is None or req.end_tai_ns is None:
+        return False
+    stop = req.end_tai_ns + (1 if req.end_inclusive else 0)
+    return req.start_tai_ns % _NS == 0 and stop % _NS == 0
+
+
+def _from_raw(store: Store, req: RowSelect, op_text: str, fill: str | float) -> pd.DataFrame:
+    op = parse_operator(op_text)
     raw = run_select(store, replace(req, time_scale="tai"))
     times = np.asarray(raw.index.values, dtype="datetime64[ns]").view(np.int64)
     start = req.start_tai_ns

@@ -43,6 +43,12 @@ def group_stats(values: F64, starts: npt.NDArray[np.intp]) -> GroupStats:
     """
     if values.ndim != 2:
         raise ValueError("values must be a rows × columns array")
+    # ±inf samples give inf or NaN statistics (inf − inf), as numpy does, without warnings.
+    with np.errstate(invalid="ignore", over="ignore"):
+        return _group_stats(values, starts)
+
+
+def _group_stats(values: F64, starts: npt.NDArray[np.intp]) -> GroupStats:
     present = ~np.isnan(values)
     count = np.add.reduceat(present, starts, axis=0).astype(np.float64)
     zeroed = np.where(present, values, 0.0)

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import fnmatch
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -37,6 +38,7 @@ import pyarrow.compute as pc
 
 from openefd.schema.model import SAL_INDEX_FIELD, FieldSchema, FieldType, TopicKind, TopicSchema
 from openefd.store.agg_stats import STATS, group_starts, group_stats
+from openefd.store.cold_manifest import cold_location, evicted_partitions, partition_rows
 from openefd.store.columns import TIME_COLUMN, duckdb_type
 from openefd.store.registry import quote_ident
 from openefd.store.sql import run, run_one
@@ -276,10 +278,8 @@ class Aggregates:
             if row is None or row[0] is None:
                 continue
             # Only seconds holding rows matter; ranges with gaps are skipped cheaply.
-            secs = run(
-                store._con,
-                f"SELECT DISTINCT {TIME_COLUMN} // {NS} FROM {quote_ident(topic)}",
-            )
+            with self._raw(topic, int(row[0]) // NS, int(row[1]) // NS) as source:
+                secs = run(store._con, f"SELECT DISTINCT {TIME_COLUMN} // {NS} FROM {source}")
             self._dirty[topic] = [np.sort(np.array([s for (s,) in secs], dtype=np.int64))]
         return self.refresh(names, include_open=True)
 
@@ -373,12 +373,28 @@ class Aggregates:
             + ([quote_ident(SAL_INDEX_FIELD)] if indexed else [])
             + [quote_ident(f.name) for f in fields]
         )
-        sql = (
-            f"SELECT {select} FROM {quote_ident(topic)} WHERE {TIME_COLUMN} >= ? AND "
-            f"{TIME_COLUMN} < ? ORDER BY {order}{TIME_COLUMN}"
-        )
-        raw = self._store._con.sql(sql, params=[first * NS, (last + 1) * NS]).to_arrow_table()
+        with self._raw(topic, first, last) as source:
+            sql = (
+                f"SELECT {select} FROM {source} WHERE {TIME_COLUMN} >= ? AND "
+                f"{TIME_COLUMN} < ? ORDER BY {order}{TIME_COLUMN}"
+            )
+            params = [first * NS, (last + 1) * NS]
+            raw = self._store._con.sql(sql, params=params).to_arrow_table()
         self._replace(topic, first, last, stats_table(raw, fields, indexed))
+
+    @contextmanager
+    def _raw(self, topic: str, first: int, last: int) -> Iterator[str]:
+        """SQL for the stored rows of ``topic`` around seconds [first, last], on the writer's
+        connection: its table, and its days moved to the Parquet cold tier."""
+        table = quote_ident(topic)
+        cold = evicted_partitions(self._store, topic, first * NS, (last + 1) * NS - 1)
+        if not cold:
+            yield table
+            return
+        layout = self._store.layout(topic)
+        location = cold_location(self._store)
+        with partition_rows(self._store._con, location, layout, cold) as rows:
+            yield f"(SELECT * FROM {table} UNION ALL BY NAME {rows})"
 
     def _recompute_dedup(self, topic: str, first: int, last: int) -> None:
         layout = self._store.layout(topic)
@@ -400,14 +416,15 @@ class Aggregates:
                 [first * NS, (last + 1) * NS],
             )
         first_of = f"(t.{TIME_COLUMN}{', t.' + SEQ if layout.field(SEQ) else ''})"
-        run(
-            con,
-            f"INSERT INTO {table} BY NAME SELECT unnest(_first), {REPEATS}, {LAST_TIME} FROM ("
-            f"SELECT arg_min(t, {first_of}) AS _first, count(*) AS {REPEATS}, "
-            f"max(t.{TIME_COLUMN}) AS {LAST_TIME} FROM {quote_ident(topic)} t "
-            f"WHERE t.{TIME_COLUMN} >= ? AND t.{TIME_COLUMN} < ? GROUP BY {payload})",
-            [first * NS, (last + 1) * NS],
-        )
+        with self._raw(topic, first, last) as source:
+            run(
+                con,
+                f"INSERT INTO {table} BY NAME SELECT unnest(_first), {REPEATS}, {LAST_TIME} "
+                f"FROM (SELECT arg_min(t, {first_of}) AS _first, count(*) AS {REPEATS}, "
+                f"max(t.{TIME_COLUMN}) AS {LAST_TIME} FROM {source} t "
+                f"WHERE t.{TIME_COLUMN} >= ? AND t.{TIME_COLUMN} < ? GROUP BY {payload})",
+                [first * NS, (last + 1) * NS],
+            )
         # An upper bound is enough: it only decides whether a later range needs a DELETE.
         self._agg_max[topic] = max(newest or 0, (last + 1) * NS - 1)
 
