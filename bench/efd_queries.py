@@ -245,7 +245,8 @@ class _Questions:
             for t in utc:
                 q = (
                     f'SELECT "f000" FROM "{DB}"."autogen"."{FAST_TOPIC}" '
-                    f"WHERE time <= '{_astropy_utc(int(t)).utc.isot}Z' ORDER BY time DESC LIMIT 1"
+                    f"WHERE time <= '{pd.Timestamp(int(t)).isoformat()}Z' "
+                    "ORDER BY time DESC LIMIT 1"
                 )
                 one = _check(self.influx.query(q), 1, ["f000"], "InfluxDB as-of")
                 values.append(one["f000"].iloc[0])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -79,7 +80,7 @@ def _check_numeric(layout: TopicSchema, refs: list[ColumnRef]) -> None:
             )
 
 
-def _frame(times: np.ndarray, columns: dict[str, np.ndarray], time_scale: str) -> pd.DataFrame:
+def _frame(times: Any, columns: dict[str, Any], time_scale: str) -> pd.DataFrame:
     return pd.DataFrame(
         columns, index=tai_ns_to_index(np.asarray(times, dtype=np.int64), time_scale), copy=False
     )
@@ -141,7 +142,7 @@ def _from_table(
             alias = quote_ident(_output_name(r, stat, single))
             items.append(f"{_stat_sql(r, stat)} AS {alias}")
     sql, params = _select_sql(req, layout, items)
-    columns = dict(store.cursor().sql(sql, params=params).fetchnumpy())
+    columns = dict(store.cursor().execute(sql, params).fetchnumpy())
     times = columns.pop(TIME_COLUMN)
     return _frame(times, columns, req.time_scale)
 
@@ -151,7 +152,7 @@ def _events(
 ) -> pd.DataFrame:
     items = [f"{r.sql} AS {quote_ident(r.name)}" for r in refs] + [REPEATS]
     sql, params = _select_sql(req, layout, items)
-    columns = dict(store.cursor().sql(sql, params=params).fetchnumpy())
+    columns = dict(store.cursor().execute(sql, params).fetchnumpy())
     times = columns.pop(TIME_COLUMN)
     return _frame(times, columns, req.time_scale)
 

@@ -77,9 +77,19 @@ def _from_aggregates(
     if first is not None and last is not None and first >= last:
         return _from_raw(store, req, op_text, fill)
     whole = replace(req, start_tai_ns=first, end_tai_ns=last, end_inclusive=False)
-    frame = run_aggregated(store, whole, stat).astype(np.float64)
+    frame = run_aggregated(store, whole, stat)
+    if any(dtype != np.float64 for dtype in frame.dtypes):
+        frame = frame.astype(np.float64)
     if stat == "count":
         frame = frame.where(frame != 0)  # a field without samples has no bin, as from raw rows
+    if (
+        parse_fill(fill).mode == "null"
+        and first is not None
+        and last is not None
+        and first == start
+        and last == stop
+    ):
+        return _every_second(frame, first, last, stat, req.time_scale)  # no partial ends
     parts = [frame.dropna(how="all")]
     if start is not None and first is not None and first > start:
         head = replace(req, end_tai_ns=first, end_inclusive=False)
@@ -88,14 +98,17 @@ def _from_aggregates(
         tail = replace(req, start_tai_ns=last, end_tai_ns=stop, end_inclusive=False)
         parts.append(_from_raw(store, tail, op_text, fill))
     parts = [p for p in parts if len(p)] or parts[:1]
-    result = pd.concat(parts) if len(parts) > 1 else parts[0]
-    if parse_fill(fill).mode == "null" and first is not None and last is not None:
-        # Every bin of the range (it starts and ends on whole seconds: no partial bins).
-        seconds = np.arange(first // _NS, last // _NS, dtype=np.int64) * _NS
-        result = result.reindex(tai_ns_to_index(seconds, req.time_scale))
-        if stat == "count":
-            result = result.fillna(0.0)
-    return result
+    return pd.concat(parts) if len(parts) > 1 else parts[0]
+
+
+def _every_second(
+    frame: pd.DataFrame, first: int, last: int, stat: str, time_scale: str
+) -> pd.DataFrame:
+    """``frame`` with a row for every second of [first, last), empty ones null (count 0)."""
+    seconds = np.arange(first // _NS, last // _NS, dtype=np.int64) * _NS
+    if len(frame) != len(seconds):
+        frame = frame.reindex(tai_ns_to_index(seconds, time_scale))
+    return frame.fillna(0.0) if stat == "count" else frame
 
 
 def _whole_range(req: RowSelect) -> bool:

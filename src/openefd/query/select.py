@@ -251,11 +251,11 @@ def _fetch_columns(
 ) -> dict[str, Any]:
     """Output columns by name, in the order asked; nulls as the EFD gives them."""
     whole = _whole_lists(refs)
-    relation = store.cursor().sql(sql, params=params)
     if not whole:
         # fetchnumpy: no pandas extension types, so nulls read as NaN (numbers) or None.
-        return dict(relation.fetchnumpy())
-    table = relation.to_arrow_table()
+        # execute() costs about half of what a relation (cursor.sql) does per query.
+        return dict(store.cursor().execute(sql, params).fetchnumpy())
+    table = store.cursor().sql(sql, params=params).to_arrow_table()
     out: dict[str, Any] = {TIME_COLUMN: table[TIME_COLUMN].to_numpy()}
     split: dict[str, dict[int, Any]] = {}
     for name in whole:
