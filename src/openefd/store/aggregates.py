@@ -113,6 +113,7 @@ class Aggregates:
         self.enabled = store.settings.aggregation
         self.lag_s = store.settings.aggregate_lag_s
         self.busy_s = 0.0  # wall time spent bringing aggregates up to date
+        self._rejudge: set[str] = set()  # topics judged slow that a write shows are not
         if not store.read_only:
             run(
                 store._con,
@@ -168,8 +169,13 @@ class Aggregates:
         return bool(self._dirty.get(topic))
 
     # -- tracking ---------------------------------------------------------------
-    def _touched(self, topic: str, times: npt.NDArray[np.int64]) -> None:
-        if not self.enabled or self.mode(topic) == "none":
+    def _touched(self, topic: str, rows: pa.Table) -> None:
+        if not self.enabled:
+            return
+        times = np.asarray(rows[TIME_COLUMN].to_numpy(), dtype=np.int64)
+        if self.mode(topic) == "none":
+            if self._modes.get(topic) == "none" and _faster_than_1hz(rows, times):
+                self._rejudge.add(topic)  # judged slow from too few rows: look again
             return
         seconds = np.unique(np.floor_divide(times, NS))
         self._dirty.setdefault(topic, []).append(seconds)
@@ -197,8 +203,11 @@ class Aggregates:
             self.busy_s += time.perf_counter() - started
 
     def _refresh(self, topics: Iterable[str] | None, include_open: bool) -> int:
-        names = list(self._dirty) if topics is None else [t for t in topics if t in self._dirty]
         done = 0
+        if self._rejudge:
+            again, self._rejudge = sorted(self._rejudge), set()
+            done += self.rebuild(again)  # from every row: the rate, then the aggregates
+        names = list(self._dirty) if topics is None else [t for t in topics if t in self._dirty]
         for topic in names:
             parts = self._dirty.pop(topic, [])
             if not parts:
@@ -427,6 +436,16 @@ class Aggregates:
             )
         # An upper bound is enough: it only decides whether a later range needs a DELETE.
         self._agg_max[topic] = max(newest or 0, (last + 1) * NS - 1)
+
+
+def _faster_than_1hz(rows: pa.Table, times: npt.NDArray[np.int64]) -> bool:
+    """Whether most (second, salIndex) groups of ``rows`` hold more than one row."""
+    keys = np.floor_divide(times, NS)
+    if SAL_INDEX_FIELD in rows.column_names:
+        index = pc.fill_null(pc.cast(rows[SAL_INDEX_FIELD], pa.int64()), -1).to_numpy()
+        keys = keys * 65_536 + (np.asarray(index, dtype=np.int64) % 65_536)
+    _, counts = np.unique(keys, return_counts=True)
+    return len(counts) > 0 and float(np.median(counts)) > 1
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:

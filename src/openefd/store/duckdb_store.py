@@ -83,9 +83,10 @@ class Store:
         self._columns_generation = 0
         self.pending = PendingRows()
         self.registry = TopicRegistry(self._con, read_only=read_only)
-        # Called as listener(topic, times_tai_ns) after rows are written, inside the
-        # write's transaction; derived data (aggregates) uses it to know what changed.
-        self.insert_listeners: list[Callable[[str, np.ndarray], None]] = []
+        # Called as listener(topic, rows) with the rows just written (time_tai_ns and the
+        # layout's columns), inside the write's transaction; derived data (aggregates)
+        # uses it to know what changed.
+        self.insert_listeners: list[Callable[[str, pa.Table], None]] = []
         self.aggregates = Aggregates(self)
 
     # -- lifecycle ---------------------------------------------------------
@@ -215,7 +216,7 @@ class Store:
                 self._append(topic, table)
                 self._max_time[topic] = batch_max
                 self._note_newest(topic, table, times)
-                self._notify(topic, times)
+                self._notify(topic, table)
                 return int(table.num_rows)
             self._con.register("_openefd_batch", table)
             try:
@@ -237,7 +238,7 @@ class Store:
             self._max_time[topic] = max(stored_max, batch_max)
             if batch_max > stored_max:
                 self._note_newest(topic, table, times)
-            self._notify(topic, times)
+            self._notify(topic, table)
         return int(row[0]) if row else 0
 
     def _note_newest(self, topic: str, table: pa.Table, times: np.ndarray) -> None:
@@ -273,9 +274,9 @@ class Store:
         for topic in topics or ():
             self._newest.pop(topic, None)
 
-    def _notify(self, topic: str, times: np.ndarray) -> None:
+    def _notify(self, topic: str, table: pa.Table) -> None:
         for listener in self.insert_listeners:
-            listener(topic, times)
+            listener(topic, table)
 
     def _append(self, topic: str, table: pa.Table) -> None:
         """Insert all of ``table``, its columns put in the table's physical order."""
