@@ -10,13 +10,14 @@ chunks, one query each.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from openefd.errors import QueryError
-from openefd.query.fields import resolve_fields
+from openefd.query.fields import ColumnRef, resolve_fields
 from openefd.query.select import RowSelect, _where, array_lengths, run_select, topic_source
 from openefd.store.columns import TIME_COLUMN
 from openefd.store.duckdb_store import Store
@@ -29,8 +30,8 @@ __all__ = ["SAMPLE_TIME", "run_asof"]
 SAMPLE_TIME = "sample_time"
 _ASKED = "_openefd_asof_times"
 _T = "_openefd_t"
-_I = "_openefd_i"
-_WINDOW_NS = 3600 * 1_000_000_000
+_WINDOW_NS = 60 * 1_000_000_000
+_ONE_PASS_FIELDS = 4
 
 
 def _lower_bound(
@@ -39,22 +40,21 @@ def _lower_bound(
     """Time of the newest row at or before ``first`` (None: there is none)."""
     glue = " AND " if where else " WHERE "
     window = _WINDOW_NS
-    bounds = run_one(store.cursor(), f"SELECT min({TIME_COLUMN}) FROM {source}{where}", params)
-    if bounds is None or bounds[0] is None or int(bounds[0]) > first:
-        return None
-    oldest = int(bounds[0])
-    while True:  # growing windows: a short scan in the common case
-        lo = first - window
+    for _ in range(4):  # growing windows (1 min … 2.8 d): a short scan in the common case
         row = run_one(
             store.cursor(),
             f"SELECT max({TIME_COLUMN}) FROM {source}{where}{glue}{TIME_COLUMN} BETWEEN ? AND ?",
-            [*params, lo, first],
+            [*params, first - window, first],
         )
         if row is not None and row[0] is not None:
             return int(row[0])
-        if lo <= oldest:
-            return None
         window *= 16
+    row = run_one(
+        store.cursor(),
+        f"SELECT max({TIME_COLUMN}) FROM {source}{where}{glue}{TIME_COLUMN} <= ?",
+        [*params, first],
+    )
+    return None if row is None or row[0] is None else int(row[0])
 
 
 def run_asof(
@@ -86,30 +86,118 @@ def run_asof(
         return _no_rows(empty, asked, time_scale)
     first, last = int(asked.min()), int(asked.max())
     with topic_source(store, layout) as source:
+        q = _Lookup(store, source, where, params, refs, asked, last)
         if max_age_ns is not None:
-            lo: int | None = first - max_age_ns
+            columns, sample = q.search(first - max_age_ns)
         else:
-            lo = _lower_bound(store, source, where, params, first)
-            lo = first if lo is None else lo  # nothing before the first time asked
-        glue = " AND " if where else " WHERE "
-        # Field names cannot clash with the asked times' columns: those are openefd's own.
-        items = "".join(f", {r.sql} AS {quote_ident(r.name)}" for r in refs)
-        sql = (
-            f"SELECT q.{_I}, r.{TIME_COLUMN} AS {SAMPLE_TIME}{items} "
-            f"FROM {_ASKED} q ASOF LEFT JOIN (SELECT * FROM {source}{where}{glue}"
-            f"{TIME_COLUMN} BETWEEN ? AND ?) r ON q.{_T} >= r.{TIME_COLUMN} ORDER BY q.{_I}"
-        )
-        cursor = store.cursor()
-        cursor.register(
-            _ASKED, pa.table({_T: pa.array(asked), _I: pa.array(np.arange(len(asked)))})
-        )
-        try:
-            columns = dict(cursor.sql(sql, params=[*params, lo, last]).fetchnumpy())
-        finally:
-            cursor.unregister(_ASKED)
-    columns.pop(_I)
-    sample = columns.pop(SAMPLE_TIME)
+            # Most lookups find a row in the minute before the first time; else look back.
+            columns, sample = q.search(first - _WINDOW_NS)
+            if np.ma.getmaskarray(sample).any():
+                lo = _lower_bound(store, source, where, params, first)
+                if lo is not None and lo < first - _WINDOW_NS:
+                    columns, sample = q.search(lo)
     return _assemble(columns, sample, asked, max_age_ns, time_scale)
+
+
+class _Lookup:
+    """The rows of ``refs`` as of each asked time, searched from a lower time bound."""
+
+    def __init__(
+        self,
+        store: Store,
+        source: str,
+        where: str,
+        params: list[object],
+        refs: list[ColumnRef],
+        asked: np.ndarray,
+        last: int,
+    ) -> None:
+        self.cursor = store.cursor()
+        self.source = source
+        self.span = f"{where}{' AND ' if where else ' WHERE '}{TIME_COLUMN} BETWEEN ? AND ?"
+        self.params = params
+        self.refs = refs
+        self.asked = asked
+        self.last = last
+        self.items = "".join(f", {r.sql} AS {quote_ident(r.name)}" for r in refs)
+
+    def _positions(self, stored: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For each asked time: index into sorted ``stored``, found?, the row's time."""
+        pos = np.searchsorted(stored, self.asked, side="right") - 1
+        found = pos >= 0
+        safe = np.maximum(pos, 0)
+        sample = np.where(found, stored[safe] if len(stored) else 0, 0)
+        return safe, found, sample
+
+    def search(self, lo: int) -> tuple[dict[str, Any], np.ma.MaskedArray]:
+        params = [*self.params, lo, self.last]
+        if len(self.refs) <= _ONE_PASS_FIELDS:
+            # Few fields: one pass reads them with the times; numpy finds each time's row.
+            table = self.cursor.sql(
+                f"SELECT {TIME_COLUMN}{self.items} FROM {self.source}{self.span}", params=params
+            ).to_arrow_table()
+            stored = np.asarray(table[TIME_COLUMN].to_numpy(), dtype=np.int64)
+            order = None
+            if len(stored) > 1 and not bool(np.all(stored[1:] >= stored[:-1])):
+                order = np.argsort(stored, kind="stable")
+                stored = stored[order]
+            safe, found, sample = self._positions(stored)
+            rowpos = safe if order is None else order[safe]
+            columns = {r.name: _taken(_column(table[r.name]), rowpos, found) for r in self.refs}
+            return columns, np.ma.masked_array(sample, mask=~found)
+        # Many fields: the times alone first (no sort of the rows, as an ASOF JOIN needs),
+        # then only the rows found.
+        stored = np.asarray(
+            self.cursor.sql(f"SELECT {TIME_COLUMN} FROM {self.source}{self.span}", params=params)
+            .to_arrow_table()[TIME_COLUMN]
+            .to_numpy(),
+            dtype=np.int64,
+        )
+        if len(stored) > 1 and not bool(np.all(stored[1:] >= stored[:-1])):
+            stored = np.sort(stored)
+        _, found, sample = self._positions(stored)
+        hits = np.unique(sample[found])
+        # Field names cannot clash with the hit times' column: that is openefd's own.
+        sql = (
+            f"SELECT {TIME_COLUMN}{self.items} FROM {self.source}{self.span} AND {TIME_COLUMN} "
+            f"IN (SELECT {_T} FROM {_ASKED}) QUALIFY row_number() OVER "
+            f"(PARTITION BY {TIME_COLUMN}) = 1 ORDER BY {TIME_COLUMN}"
+        )
+        self.cursor.register(_ASKED, pa.table({_T: pa.array(hits, pa.int64())}))
+        try:
+            rows = dict(self.cursor.execute(sql, params).fetchnumpy())
+        finally:
+            self.cursor.unregister(_ASKED)
+        row_times = np.asarray(rows.pop(TIME_COLUMN), dtype=np.int64)
+        take = np.clip(np.searchsorted(row_times, sample), 0, max(len(row_times) - 1, 0))
+        columns = {name: _taken(values, take, found) for name, values in rows.items()}
+        return columns, np.ma.masked_array(sample, mask=~found)
+
+
+def _column(column: pa.ChunkedArray) -> Any:
+    """An Arrow column as fetchnumpy gives it: numbers (nulls masked), else objects."""
+    array = column.combine_chunks()
+    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
+        data = array.to_numpy(zero_copy_only=False)
+        if array.null_count:
+            return np.ma.masked_array(
+                np.nan_to_num(data) if data.dtype.kind == "f" else data,
+                mask=array.is_null().to_numpy(zero_copy_only=False),
+            )
+        return data
+    if pa.types.is_boolean(array.type) and not array.null_count:
+        return array.to_numpy(zero_copy_only=False)
+    return np.asarray(array.to_pylist(), dtype=object)
+
+
+def _taken(values: Any, take: np.ndarray, found: np.ndarray) -> Any:
+    """``values`` at positions ``take``, masked where nothing was found."""
+    if len(values) == 0:
+        return np.ma.masked_array(np.zeros(len(take)), mask=np.ones(len(take), dtype=bool))
+    if isinstance(values, np.ma.MaskedArray):
+        data = np.ma.getdata(values)[take]
+        return np.ma.masked_array(data, mask=np.ma.getmaskarray(values)[take] | ~found)
+    return np.ma.masked_array(np.asarray(values)[take], mask=~found)
 
 
 def _nullable(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
