@@ -205,6 +205,8 @@ def _nullable(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(values, np.ma.MaskedArray):
         mask = np.ma.getmaskarray(values)
         data = np.ma.getdata(values)
+        if not mask.any():
+            return data, mask
         if values.dtype.kind in "fiu":
             return np.where(mask, np.nan, data.astype(np.float64)), mask
         objects = data.astype(object)

@@ -297,13 +297,14 @@ class Aggregates:
         layout = self._store.layout(topic)
         keys = [TIME_COLUMN] + ([SAL_INDEX_FIELD] if layout.field(SAL_INDEX_FIELD) else [])
         lo, hi = int(seconds[0]), int(seconds[-1])
-        sql = (
-            f"SELECT count(*) FROM {quote_ident(topic)} WHERE {TIME_COLUMN} >= ? AND "
-            f"{TIME_COLUMN} < ? GROUP BY {TIME_COLUMN} // {NS}"
-            + (f", {quote_ident(SAL_INDEX_FIELD)}" if len(keys) > 1 else "")
-        )
-        counts = [c for (c,) in run(self._store._con, sql, [lo * NS, (hi + 1) * NS])]
-        if len(counts) < _DECIDE_GROUPS and hi - lo < _DECIDE_SPAN_S:
+        with self._raw(topic, lo, hi) as source:
+            sql = (
+                f"SELECT count(*) FROM {source} WHERE {TIME_COLUMN} >= ? AND "
+                f"{TIME_COLUMN} < ? GROUP BY {TIME_COLUMN} // {NS}"
+                + (f", {quote_ident(SAL_INDEX_FIELD)}" if len(keys) > 1 else "")
+            )
+            counts = [c for (c,) in run(self._store._con, sql, [lo * NS, (hi + 1) * NS])]
+        if not counts or (len(counts) < _DECIDE_GROUPS and hi - lo < _DECIDE_SPAN_S):
             return None  # too little seen yet
         mode = "stats" if float(np.median(counts)) > 1 else "none"
         run(self._store._con, f"INSERT OR REPLACE INTO {_MODES} VALUES (?, ?)", [topic, mode])
