@@ -93,6 +93,14 @@ class Settings(BaseSettings):
             "(larger: less work per row; queries of aggregates catch up first either way)."
         ),
     )
+    aggregate_budget_ms: int = Field(
+        default=250,
+        ge=1,
+        description=(
+            "Most time one commit spends on aggregates; what is left waits for the next "
+            "commit, so a burst of work never stalls a live feed."
+        ),
+    )
     aggregate_include: list[str] = Field(
         default_factory=list,
         description=(

@@ -808,3 +808,21 @@ def test_simulated_error_burst_counts(sal_xml_dir: Path, store_path: Path) -> No
     payload = [c for c in raw.columns if not c.startswith("private_") and c not in stamps]
     distinct = raw.assign(second=raw["time_tai_ns"] // NS).drop_duplicates(["second", *payload])
     assert len(got) == len(distinct) < len(raw)
+
+
+def test_a_commit_spends_at_most_its_budget_and_the_rest_follows(
+    tmp_path: Path, small_template: Path
+) -> None:
+    """A 1 ms budget leaves topics dirty after a commit; later commits and reads finish them."""
+    rng = np.random.default_rng(3)
+    with fresh_store(small_template, tmp_path / "s", aggregate_budget_ms=1) as store:
+        with store.transaction():
+            Writer(store).write(AZ, azimuth_rows(rng, 0, 20))
+            Writer(store).write(EL, azimuth_rows(rng, 0, 20).drop(columns=["actualTorque"]))
+        assert store.aggregates.dirty(AZ) or store.aggregates.dirty(EL)
+        for _ in range(10):  # each commit does at least one topic: oldest first
+            with store.transaction():
+                pass
+        refresh_all(store)
+        assert_matches_raw(store, AZ, AZ_FIELDS)
+        assert_matches_raw(store, EL, ["actualPosition", "actualVelocity"])

@@ -112,6 +112,7 @@ class Aggregates:
         self._modes: dict[str, str] = {}
         self.enabled = store.settings.aggregation
         self.lag_s = store.settings.aggregate_lag_s
+        self.budget_s = store.settings.aggregate_budget_ms / 1000
         self.busy_s = 0.0  # wall time spent bringing aggregates up to date
         self._rejudge: set[str] = set()  # topics judged slow that a write shows are not
         if not store.read_only:
@@ -208,7 +209,15 @@ class Aggregates:
             again, self._rejudge = sorted(self._rejudge), set()
             done += self.rebuild(again)  # from every row: the rate, then the aggregates
         names = list(self._dirty) if topics is None else [t for t in topics if t in self._dirty]
+        # At commits, at most budget_s of work: the rest waits for the next commit (oldest
+        # first), so one commit never stalls a live feed; reads catch a topic up themselves.
+        budget = None if (topics is not None or include_open) else self.budget_s
+        if budget is not None:
+            names.sort(key=self._oldest_dirty)
+        started = time.perf_counter()
         for topic in names:
+            if budget is not None and time.perf_counter() - started > budget:
+                break
             parts = self._dirty.pop(topic, [])
             if not parts:
                 continue
@@ -243,6 +252,10 @@ class Aggregates:
                     self._recompute_dedup(topic, first, last)
             done += len(seconds)
         return done
+
+    def _oldest_dirty(self, topic: str) -> int:
+        parts = [p for p in self._dirty.get(topic, []) if len(p)]
+        return min(int(p.min()) for p in parts) if parts else 0
 
     def catch_up(self, topics: Iterable[str] | None = None) -> int:
         """Aggregate rows stored after the aggregates' newest second (e.g. after a crash)."""
