@@ -520,19 +520,33 @@ def stats_table(raw: pa.Table, fields: list[FieldSchema], indexed: bool) -> pa.T
     out[ROWS] = pa.array(lengths, pa.int64())
     if len(times) == 0:
         return pa.table(out)
+    scalars = [f for f in fields if not f.is_array]
+    if scalars:  # every scalar field in one block: one pass of numpy for all of them
+        block = np.column_stack([_matrix(raw[f.name], False)[:, 0] for f in scalars])
+        result = group_stats(block, starts)
+        for j, f in enumerate(scalars):
+            for stat in STATS:
+                out[stat_column(f.name, stat)] = _stat_array(result[stat][:, j], stat)
     for f in fields:
-        values = _matrix(raw[f.name], f.is_array)
+        if not f.is_array:
+            continue
+        values = _matrix(raw[f.name], True)
         result = group_stats(values, starts)
+        width = values.shape[1]
+        offsets = pa.array(np.arange(len(starts) + 1, dtype=np.int32) * width)
         for stat in STATS:
-            block = result[stat]
-            if stat == "count":
-                arr = pa.array(block.astype(np.int64).ravel(), pa.int64())
-            else:
-                arr = pa.array(block.ravel(), pa.float64(), from_pandas=True)
-            if f.is_array:
-                width = values.shape[1]
-                offsets = pa.array(np.arange(len(starts) + 1, dtype=np.int32) * width)
-                out[stat_column(f.name, stat)] = pa.ListArray.from_arrays(offsets, arr)
-            else:
-                out[stat_column(f.name, stat)] = arr
-    return pa.table(out)
+            flat = _stat_array(result[stat].ravel(), stat)
+            out[stat_column(f.name, stat)] = pa.ListArray.from_arrays(offsets, flat)
+    return pa.table({name: out[name] for name in _column_order(out, fields)})
+
+
+def _stat_array(values: npt.NDArray[np.float64], stat: str) -> pa.Array:
+    if stat == "count":
+        return pa.array(values.astype(np.int64), pa.int64())
+    return pa.array(values, pa.float64(), from_pandas=True)
+
+
+def _column_order(out: dict[str, pa.Array], fields: list[FieldSchema]) -> list[str]:
+    """Key columns, then each field's statistics in the order of the fields."""
+    keys = [c for c in (TIME_COLUMN, SAL_INDEX_FIELD, ROWS) if c in out]
+    return keys + [stat_column(f.name, stat) for f in fields for stat in STATS]
