@@ -111,6 +111,15 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Telemetry topics (glob patterns, JSON list) never aggregated.",
     )
+    duckdb_checkpoint_threshold: str = Field(
+        default="1GB",
+        description=(
+            "WAL size at which DuckDB folds it into the database file. Larger: live commits "
+            "stay cheap (a checkpoint rewrites every table touched); the WAL is replayed on "
+            "open after a crash, and closing the store always checkpoints. Empty: DuckDB's "
+            "default (16MB)."
+        ),
+    )
     duckdb_memory_limit: str = Field(
         default="",
         description="DuckDB memory limit such as '4GB' (empty: DuckDB's default of 80% of RAM).",

@@ -13,6 +13,7 @@ from openefd.schema.model import FieldSchema, FieldType, TopicKind, TopicSchema,
 from openefd.settings import Settings
 from openefd.store.columns import TIME_COLUMN
 from openefd.store.duckdb_store import Store
+from openefd.store.sql import run_one
 
 ALL_TYPES = TopicSchema(
     name="lsst.sal.Test.allTypes",
@@ -148,3 +149,10 @@ def test_float_fields_are_float32_as_sal_sends_them(typed_store: Store) -> None:
     got = typed_store.cursor().sql(f'SELECT "f32"::DOUBLE FROM "{ALL_TYPES.name}"').fetchall()
     assert got == [(sent,), (float(np.float32(0.1)),)]
     typed_store.close()
+
+
+def test_checkpoint_threshold_setting_reaches_duckdb(tmp_path: Path) -> None:
+    settings = Settings(store=tmp_path / "s", duckdb_checkpoint_threshold="64MB")
+    with Store(settings.store, settings=settings) as st:
+        row = run_one(st.cursor(), "SELECT current_setting('checkpoint_threshold')")
+    assert row is not None and str(row[0]) == "61.0 MiB"  # 64 MB as DuckDB shows it

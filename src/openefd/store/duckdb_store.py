@@ -67,6 +67,8 @@ class Store:
             config["threads"] = self.settings.duckdb_threads
         if self.settings.duckdb_memory_limit:
             config["memory_limit"] = self.settings.duckdb_memory_limit
+        if self.settings.duckdb_checkpoint_threshold and not read_only:
+            config["checkpoint_threshold"] = self.settings.duckdb_checkpoint_threshold
         try:
             self._con = duckdb.connect(str(db_path), read_only=read_only, config=config)
         except duckdb.IOException as exc:
