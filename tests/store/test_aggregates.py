@@ -28,7 +28,7 @@ from openefd.ingest.writer import TopicBatch, Writer
 from openefd.schema.model import TopicSchema
 from openefd.settings import SchemaMode, Settings
 from openefd.sim import NightSimulator, Profile, SimConfig
-from openefd.store.aggregates import agg_table
+from openefd.store.agg_rows import agg_table
 from openefd.store.duckdb_store import Store
 from openefd.store.registry import quote_ident
 

@@ -25,6 +25,21 @@ class OutputFormat(StrEnum):
     PARQUET = "parquet"
 
 
+TopicArgument = Annotated[str, typer.Argument(help="Topic, e.g. lsst.sal.MTMount.azimuth")]
+FieldsArgument = Annotated[
+    list[str],
+    typer.Argument(metavar="FIELDS", help="Fields (comma- or space-separated, '*' for all)."),
+]
+IndexOption = Annotated[int | None, typer.Option(help="Only rows with this salIndex.")]
+FormatOption = Annotated[
+    OutputFormat,
+    typer.Option(
+        "--format", help="table (terminal), csv (stdout or --output) or parquet (--output)."
+    ),
+]
+OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")]
+
+
 def _client(store: Path | None) -> EfdClientSync:
     settings = settings_for(store)
     return EfdClientSync(settings.store, settings=settings, read_only=True)
@@ -44,7 +59,7 @@ def topics(
 
 @guarded
 def fields(
-    topic: Annotated[str, typer.Argument(help="Topic, e.g. lsst.sal.MTMount.azimuth")],
+    topic: TopicArgument,
     store: StoreOption = None,
 ) -> None:
     """List a topic's fields as the EFD names them (arrays flattened)."""
@@ -55,7 +70,7 @@ def fields(
 
 @guarded
 def schema(
-    topic: Annotated[str, typer.Argument(help="Topic, e.g. lsst.sal.MTMount.azimuth")],
+    topic: TopicArgument,
     store: StoreOption = None,
 ) -> None:
     """Show a topic's fields with units, array flag and description."""
@@ -76,24 +91,14 @@ def schema(
 
 @guarded
 def get(
-    topic: Annotated[str, typer.Argument(help="Topic, e.g. lsst.sal.MTMount.azimuth")],
-    field_names: Annotated[
-        list[str],
-        typer.Argument(metavar="FIELDS", help="Fields (comma- or space-separated, '*' for all)."),
-    ],
+    topic: TopicArgument,
+    field_names: FieldsArgument,
     start: Annotated[str, typer.Option(help="Start, ISO 8601 UTC (e.g. 2024-05-01T03:00:00).")],
     end: Annotated[str, typer.Option(help="End, ISO 8601 UTC; included, as the EFD client does.")],
     store: StoreOption = None,
-    index: Annotated[int | None, typer.Option(help="Only rows with this salIndex.")] = None,
-    output_format: Annotated[
-        OutputFormat,
-        typer.Option(
-            "--format", help="table (terminal), csv (stdout or --output) or parquet (--output)."
-        ),
-    ] = OutputFormat.TABLE,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file.")
-    ] = None,
+    index: IndexOption = None,
+    output_format: FormatOption = OutputFormat.TABLE,
+    output: OutputOption = None,
     tai: Annotated[bool, typer.Option("--tai", help="Index in TAI instead of UTC.")] = False,
     resolution: Annotated[
         str | None,
@@ -147,11 +152,8 @@ def get(
 
 @guarded
 def asof(
-    topic: Annotated[str, typer.Argument(help="Topic, e.g. lsst.sal.MTMount.azimuth")],
-    field_names: Annotated[
-        list[str],
-        typer.Argument(metavar="FIELDS", help="Fields (comma- or space-separated, '*' for all)."),
-    ],
+    topic: TopicArgument,
+    field_names: FieldsArgument,
     at: Annotated[
         list[str],
         typer.Option("--at", help="Time (ISO 8601 UTC); repeat for several, one query for all."),
@@ -161,16 +163,9 @@ def asof(
         typer.Option(help="Ignore values older than this many seconds before each time."),
     ] = None,
     store: StoreOption = None,
-    index: Annotated[int | None, typer.Option(help="Only rows with this salIndex.")] = None,
-    output_format: Annotated[
-        OutputFormat,
-        typer.Option(
-            "--format", help="table (terminal), csv (stdout or --output) or parquet (--output)."
-        ),
-    ] = OutputFormat.TABLE,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file.")
-    ] = None,
+    index: IndexOption = None,
+    output_format: FormatOption = OutputFormat.TABLE,
+    output: OutputOption = None,
 ) -> None:
     """Values of fields as of given times: the newest row at or before each."""
     import datetime as dt

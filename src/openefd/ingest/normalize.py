@@ -35,7 +35,7 @@ class Normalized:
     new_fields: list[FieldSchema] = field(default_factory=list)
 
 
-def _where(origins: Sequence[str] | None, row: int) -> str:
+def where_sql(origins: Sequence[str] | None, row: int) -> str:
     return origins[row] if origins is not None else f"row {row}"
 
 
@@ -84,7 +84,7 @@ def _cast(
     if not _kind_ok(spec.type, element_source):
         row = next((i for i, v in enumerate(col.is_valid().to_pylist()) if v), 0)
         raise RecordError(
-            f"topic {topic!r}, {_where(origins, row)}: field {spec.name!r} is "
+            f"topic {topic!r}, {where_sql(origins, row)}: field {spec.name!r} is "
             f"{spec.type.value}, got {element_source} value {col[row].as_py()!r}"
         )
     try:
@@ -92,7 +92,7 @@ def _cast(
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         row = _first_bad_row(col, target)
         raise RecordError(
-            f"topic {topic!r}, {_where(origins, row)}: value {col[row].as_py()!r} does not fit "
+            f"topic {topic!r}, {where_sql(origins, row)}: value {col[row].as_py()!r} does not fit "
             f"field {spec.name!r} of type {spec.type.value}"
         ) from exc
     if spec.is_array and spec.count > 0:
@@ -101,7 +101,7 @@ def _cast(
         if longest is not None and longest > spec.count:
             row = int(np.argmax(lengths.to_numpy(zero_copy_only=False) > spec.count))
             raise RecordError(
-                f"topic {topic!r}, {_where(origins, row)}: field {spec.name!r} has "
+                f"topic {topic!r}, {where_sql(origins, row)}: field {spec.name!r} has "
                 f"{longest} elements, more than its length {spec.count}"
             )
     return out
@@ -190,7 +190,7 @@ def normalize_columns(
         name = unknown[0]
         row = next((i for i, v in enumerate(columns[name].is_valid().to_pylist()) if v), 0)
         raise RecordError(
-            f"topic {topic!r}, {_where(origins, row)}: no field {name!r} in this topic"
+            f"topic {topic!r}, {where_sql(origins, row)}: no field {name!r} in this topic"
             + (f" (nor {', '.join(map(repr, unknown[1:]))})" if len(unknown) > 1 else "")
             + "; schema mode is strict (use 'extend' to add fields from the data)"
         )

@@ -20,10 +20,9 @@ import pandas as pd
 
 from openefd.errors import QueryError
 from openefd.query.fields import ColumnRef, resolve_fields
-from openefd.query.select import RowSelect, _where, array_lengths, run_select, topic_source
+from openefd.query.select import RowSelect, array_lengths, run_select, topic_source, where_sql
 from openefd.schema.model import SAL_INDEX_FIELD, FieldType, TopicSchema
-from openefd.store.agg_stats import STATS
-from openefd.store.aggregates import (
+from openefd.store.agg_rows import (
     NS,
     REPEATS,
     agg_table,
@@ -31,6 +30,7 @@ from openefd.store.aggregates import (
     stat_fields,
     stats_table,
 )
+from openefd.store.agg_stats import STATS
 from openefd.store.columns import TIME_COLUMN
 from openefd.store.duckdb_store import Store
 from openefd.store.registry import quote_ident
@@ -115,7 +115,7 @@ def run_aggregated(
 
 
 def _select_sql(req: RowSelect, layout: TopicSchema, items: list[str]) -> tuple[str, list[object]]:
-    where, params = _where(req, layout)
+    where, params = where_sql(req, layout)
     sql = (
         f"SELECT {', '.join([TIME_COLUMN, *items])} FROM {quote_ident(agg_table(req.topic))}"
         f"{where} ORDER BY {TIME_COLUMN}{' DESC' if req.descending else ''}"
@@ -181,7 +181,7 @@ def _on_the_fly(
     indexed = layout.field(SAL_INDEX_FIELD) is not None
     cols = [TIME_COLUMN] + ([quote_ident(SAL_INDEX_FIELD)] if indexed else [])
     cols += [quote_ident(f.name) for f in fields]
-    where, params = _where(_whole_seconds(req), layout)
+    where, params = where_sql(_whole_seconds(req), layout)
     with topic_source(store, layout) as source:
         sql = (
             f"SELECT {', '.join(cols)} FROM {source}{where} ORDER BY "

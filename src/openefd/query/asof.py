@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from openefd.errors import QueryError
 from openefd.query.fields import ColumnRef, resolve_fields
-from openefd.query.select import RowSelect, _where, array_lengths, run_select, topic_source
+from openefd.query.select import RowSelect, array_lengths, run_select, topic_source, where_sql
 from openefd.store.columns import TIME_COLUMN
 from openefd.store.duckdb_store import Store
 from openefd.store.registry import quote_ident
@@ -80,7 +80,7 @@ def run_asof(
         empty = run_select(store, RowSelect(topic, list(fields), 0, -1, time_scale=time_scale))
         return _no_rows(empty, asked, time_scale)
     refs = resolve_fields(layout, fields, array_lengths(store, layout))
-    where, params = _where(RowSelect(topic, fields, index=index), layout)
+    where, params = where_sql(RowSelect(topic, fields, index=index), layout)
     if len(asked) == 0:
         empty = run_select(store, RowSelect(topic, list(fields), 0, -1, time_scale=time_scale))
         return _no_rows(empty, asked, time_scale)

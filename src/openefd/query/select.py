@@ -34,7 +34,7 @@ from openefd.store.registry import quote_ident
 from openefd.store.sql import run_one
 from openefd.timeinput import tai_ns_to_index
 
-__all__ = ["RowSelect", "array_lengths", "run_select"]
+__all__ = ["RowSelect", "array_lengths", "run_select", "topic_source", "where_sql"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +68,7 @@ def array_lengths(store: Store, layout: TopicSchema) -> dict[str, int]:
     return {n: int(v or 0) for n, v in zip(open_arrays, row or (), strict=False)}
 
 
-def _where(req: RowSelect, layout: TopicSchema) -> tuple[str, list[object]]:
+def where_sql(req: RowSelect, layout: TopicSchema) -> tuple[str, list[object]]:
     clauses: list[str] = []
     params: list[object] = []
     if req.start_tai_ns is not None:
@@ -204,7 +204,7 @@ def _select_list(refs: list[ColumnRef]) -> list[str]:
 def build_sql(
     req: RowSelect, layout: TopicSchema, refs: list[ColumnRef], source: str | None = None
 ) -> tuple[str, list[object]]:
-    where, params = _where(req, layout)
+    where, params = where_sql(req, layout)
     cols = ", ".join([TIME_COLUMN, *_select_list(refs)])
     sql = (
         f"SELECT {cols} FROM {source or quote_ident(layout.name)}{where} "
@@ -298,7 +298,7 @@ def _latest(
     window read a few row groups. The answer is the same.
     """
     assert req.limit is not None
-    where, params = _where(req, layout)
+    where, params = where_sql(req, layout)
     with topic_source(store, layout) as source:
         # One round trip for the common case: the newest rows lie within a minute.
         sql, select_params = build_sql(req, layout, refs, source)
