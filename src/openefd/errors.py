@@ -12,7 +12,13 @@ Hierarchy::
     │   ├── LineProtocolError         malformed line protocol (names source and line)
     │   └── RecordError               a row with a wrong type, missing time, ...
     ├── TimeValueError                (also ValueError) a time that cannot be used
-    └── QueryError                    (also ValueError) a query that cannot be answered
+    ├── QueryError                    (also ValueError) a query that cannot be answered
+    │   ├── InfluxQLError             InfluxQL text that does not parse (names the position)
+    │   └── LimitExceededError        a query over a configured limit (points, series, time)
+    ├── AuthenticationError           no or an unknown token / password
+    ├── PermissionDeniedError         a valid token without the scope asked for
+    └── RemoteError                   an openefd server answered with an error the client
+                                      cannot map to one of the above
 
 Every message says what was wrong and, where it can, how to fix it.
 """
@@ -20,12 +26,17 @@ Every message says what was wrong and, where it can, how to fix it.
 from __future__ import annotations
 
 __all__ = [
+    "AuthenticationError",
     "ConfigurationError",
+    "InfluxQLError",
     "IngestError",
+    "LimitExceededError",
     "LineProtocolError",
     "OpenEfdError",
+    "PermissionDeniedError",
     "QueryError",
     "RecordError",
+    "RemoteError",
     "SchemaConflictError",
     "SchemaError",
     "TimeValueError",
@@ -96,3 +107,44 @@ class TimeValueError(OpenEfdError, ValueError):
 
 class QueryError(OpenEfdError, ValueError):
     """A query that cannot be answered as asked."""
+
+
+class InfluxQLError(QueryError):
+    """InfluxQL text that does not parse.
+
+    Attributes
+    ----------
+    position
+        0-based character offset in the query text where parsing failed, or -1.
+    """
+
+    def __init__(self, message: str, *, position: int = -1) -> None:
+        self.position = position
+        self.reason = message
+        super().__init__(message)
+
+
+class LimitExceededError(QueryError):
+    """A query that would go over a configured limit (points, series, time, body size)."""
+
+
+class AuthenticationError(OpenEfdError):
+    """No credentials, or credentials that match no token."""
+
+
+class PermissionDeniedError(OpenEfdError):
+    """Valid credentials whose token lacks the scope the request needs."""
+
+
+class RemoteError(OpenEfdError):
+    """An openefd server answered with an error the client cannot map to a known one.
+
+    Attributes
+    ----------
+    status
+        The HTTP status code.
+    """
+
+    def __init__(self, message: str, *, status: int) -> None:
+        self.status = status
+        super().__init__(message)

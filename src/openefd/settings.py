@@ -150,6 +150,74 @@ class Settings(BaseSettings):
         ),
     )
 
+    influx_database: str = Field(
+        default="efd",
+        min_length=1,
+        description=(
+            "The database name the InfluxDB-compatible HTTP API answers to (db=… and "
+            '"db"."rp"."measurement"); the EFD\'s clients use "efd".'
+        ),
+    )
+    influx_retention_policy: str = Field(
+        default="autogen",
+        min_length=1,
+        description="The retention policy name the InfluxDB-compatible API reports and accepts.",
+    )
+    server_host: str = Field(
+        default="127.0.0.1",
+        description=(
+            "Address 'openefd serve' listens on. Any address other than loopback needs TLS "
+            "(--tls-cert/--tls-key) and at least one token ('openefd token create')."
+        ),
+    )
+    server_port: int = Field(
+        default=8086,
+        ge=0,
+        le=65535,
+        description="Port 'openefd serve' listens on (8086, InfluxDB's, by default; 0: any free).",
+    )
+    tls_cert: Path | None = Field(
+        default=None,
+        description="PEM certificate (chain) for HTTPS; with tls_key. lsst-efd-client needs HTTPS.",
+    )
+    tls_key: Path | None = Field(default=None, description="PEM private key of tls_cert.")
+    query_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "Longest time one HTTP query may run; a query over it is cancelled and answered "
+            "with an error saying so (the server stays up)."
+        ),
+    )
+    query_max_points: int = Field(
+        default=50_000_000,
+        ge=1,
+        description=(
+            "Most values (rows × columns) one query may return over HTTP; more gives an error "
+            "naming the limit (narrow the time range, or use GROUP BY time())."
+        ),
+    )
+    query_max_series: int = Field(
+        default=10_000,
+        ge=1,
+        description="Most series (measurement × tag set) one query may return over HTTP.",
+    )
+    request_max_body_bytes: int = Field(
+        default=25_000_000,
+        ge=1,
+        description=(
+            "Largest request body the HTTP server accepts (writes and POSTed queries), as "
+            "InfluxDB's max-body-size; larger gives HTTP 413."
+        ),
+    )
+    schema_registry_url: str = Field(
+        default="",
+        description=(
+            "Schema registry URL handed out in credential documents (creds/{alias}); empty: "
+            "the server's own /schema-registry endpoint."
+        ),
+    )
+
 
 def settings_markdown() -> str:
     """The settings reference as a Markdown table."""
