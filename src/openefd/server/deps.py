@@ -47,8 +47,8 @@ def presented_secret(request: Request) -> str | None:
         return password
     if header:
         raise AuthenticationError(f"unsupported authorization scheme {scheme!r}")
-    password = request.query_params.get("p")
-    return password if password else None
+    query_password = request.query_params.get("p")
+    return query_password if query_password else None
 
 
 def caller(request: Request) -> Principal:
