@@ -77,5 +77,3 @@ def require(scope: Scope) -> Callable[[Request], Principal]:
         return principal
 
     return dependency
-
-
