@@ -130,6 +130,39 @@ def test_repeated_table_shape_takes_the_plan_and_matches_the_full_path(store: St
     assert stored(store) == 4
 
 
+def test_deferred_rows_are_cast_together_and_equal_the_full_path(store: Store) -> None:
+    from openefd.ingest.plans import DeferredRows
+
+    efd = EfdClientSync.from_store(store)
+
+    def second(k: int) -> pa.Table:  # int64 and float64 in: the store keeps int32, float32
+        return pa.table(
+            {
+                "private_efdStamp": [1714532400.0 + k],
+                "actualPosition": [k + 0.1],
+                "private_seqNum": [k],
+            }
+        )
+
+    with LiveWriter(store, flush_interval_s=3600) as live:
+        live.write(AZ, second(0))  # full path, learns the plan
+        for k in range(1, 4):
+            live.write(AZ, second(k))
+        waiting = store.pending.peek_all()[AZ]
+        assert [type(e) for e in waiting[1:]] == [DeferredRows] * 3  # not cast yet
+        before = efd.select_time_series(
+            AZ, ["actualPosition", "private_seqNum"], T0, T0 + pd.Timedelta(seconds=10)
+        )
+        live.flush()
+    after = efd.select_time_series(
+        AZ, ["actualPosition", "private_seqNum"], T0, T0 + pd.Timedelta(seconds=10)
+    )
+    pd.testing.assert_frame_equal(before, after)
+    assert after["private_seqNum"].tolist() == [0, 1, 2, 3]
+    # float32 storage, as the full path stores SAL float
+    assert after["actualPosition"].tolist() == [float(np.float32(k + 0.1)) for k in range(4)]
+
+
 def test_extend_mode_new_field_after_first_flush(store: Store) -> None:
     from openefd.settings import SchemaMode
 

@@ -26,6 +26,7 @@ from openefd.ingest.plans import WritePlans
 from openefd.ingest.writer import TableData, TopicBatch, Writer, table_from_data
 from openefd.settings import SchemaMode
 from openefd.store.duckdb_store import Store
+from openefd.store.pending import conformed as conformed_tables
 
 __all__ = ["LiveWriter"]
 
@@ -59,7 +60,7 @@ class LiveWriter:
     def write(self, topic: str, data: TableData) -> int:
         """Validate and accept rows of ``topic``; returns the rows accepted."""
         self._raise_background_error()
-        conformed = self._plans.apply(topic, data) if isinstance(data, pa.Table) else None
+        conformed = self._plans.defer(topic, data) if isinstance(data, pa.Table) else None
         if conformed is None:
             table, utc = table_from_data(data, f"topic {topic!r}")
             prepared = self._writer.prepare(TopicBatch(topic, table, utc))
@@ -81,7 +82,8 @@ class LiveWriter:
                 return 0
             written = 0
             with self.store.transaction():
-                for topic, tables in batches.items():
+                for topic, entries in batches.items():
+                    tables = conformed_tables(entries)
                     table = pa.concat_tables(tables, promote_options="default").combine_chunks()
                     written += self.store.insert(topic, table, conformed=True)
             self.store.pending.drop(batches)

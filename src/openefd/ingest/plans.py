@@ -20,9 +20,14 @@ import pyarrow as pa
 from openefd.store.columns import TIME_COLUMN
 from openefd.timescales import UTC_EARLIEST_NS, seconds_to_ns, utc_to_tai_ns
 
-__all__ = ["WritePlans"]
+__all__ = ["DeferredRows", "WritePlans"]
 
 _EFD_STAMP = "private_efdStamp"
+_EARLIEST_S = UTC_EARLIEST_NS / 1e9
+_LATEST_S = 9.2e9
+
+
+_Bound = tuple[int, bool, int, int]  # incoming column, is a list, lowest, highest allowed
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,87 @@ class _Plan:
     # Per conformed column after time: (incoming column index or -1 for nulls, type to cast
     # to, or None when the incoming type is already right).
     steps: tuple[tuple[int, pa.DataType | None, pa.DataType], ...]
+    # Integer columns cast to a narrower integer: their values must lie in the bounds.
+    bounds: tuple[_Bound, ...]
+    deferrable: bool  # every cast cannot fail, or is an integer narrowing checked by bounds
+
+    def conform(self, table: pa.Table, tai: np.ndarray) -> pa.Table | None:
+        """``table`` (of schema ``incoming``) as the store's columns; None if a cast fails."""
+        arrays: list[pa.Array | pa.ChunkedArray] = [pa.array(tai, type=pa.int64())]
+        try:
+            for index, cast_to, dtype in self.steps:
+                if index < 0:
+                    arrays.append(pa.nulls(table.num_rows, dtype))
+                elif cast_to is None:
+                    arrays.append(table.column(index))
+                else:
+                    arrays.append(table.column(index).cast(cast_to))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return None
+        return pa.Table.from_arrays(arrays, schema=self.conformed)
+
+    def within_bounds(self, table: pa.Table) -> bool:
+        """True when every narrowed integer value fits its store type (no nulls inside)."""
+        for index, is_list, lo, hi in self.bounds:
+            column = table.column(index)
+            if is_list:
+                column = column.combine_chunks().flatten()
+            if column.null_count:
+                return False
+            values = column.to_numpy()
+            if values.size and (int(values.min()) < lo or int(values.max()) > hi):
+                return False
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class DeferredRows:
+    """Accepted rows not yet cast to the store's types (see the module docstring).
+
+    ``tai`` holds the rows' canonical TAI ns times; :meth:`conform_all` casts a
+    run of them that share one plan in a single pass.
+    """
+
+    raw: pa.Table
+    tai: np.ndarray
+    plan: _Plan
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.raw.num_rows)
+
+    @staticmethod
+    def conform_all(run: list[DeferredRows]) -> pa.Table:
+        """The rows of ``run`` (same plan) as one conformed table."""
+        plan = run[0].plan
+        raw = pa.concat_tables([d.raw for d in run]) if len(run) > 1 else run[0].raw
+        tai = np.concatenate([d.tai for d in run]) if len(run) > 1 else run[0].tai
+        table = plan.conform(raw, tai)
+        if table is None:  # pragma: no cover - deferred rows were checked to cast cleanly
+            raise AssertionError("a deferred plan's cast failed")
+        return table
+
+
+def _element(dtype: pa.DataType) -> tuple[pa.DataType, bool]:
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
+        return dtype.value_type, True
+    return dtype, False
+
+
+def _cast_rule(source: pa.DataType, target: pa.DataType) -> tuple[bool, tuple[int, int] | None]:
+    """(deferrable, bounds): whether a cast can wait, and the value bounds it needs."""
+    (src, src_list), (dst, dst_list) = _element(source), _element(target)
+    if src_list != dst_list:
+        return False, None
+    if src == dst or (pa.types.is_floating(src) and pa.types.is_floating(dst)):
+        return True, None  # float64 → float32 overflows to ±inf, as SAL's float does
+    if pa.types.is_integer(src) and pa.types.is_integer(dst):
+        have = np.iinfo(src.to_pandas_dtype())
+        fits = np.iinfo(dst.to_pandas_dtype())
+        if fits.min <= have.min and have.max <= fits.max:
+            return True, None
+        return True, (int(fits.min), int(fits.max))
+    return False, None
 
 
 class WritePlans:
@@ -48,6 +134,8 @@ class WritePlans:
         if TIME_COLUMN not in incoming.column_names and _EFD_STAMP not in names:
             return
         steps = []
+        bounds: list[_Bound] = []
+        deferrable = True
         for field in conformed.schema:
             if field.name == TIME_COLUMN:
                 continue
@@ -55,30 +143,40 @@ class WritePlans:
                 steps.append((-1, None, field.type))
                 continue
             index = incoming.schema.get_field_index(field.name)
-            same = incoming.schema.field(index).type == field.type
+            source = incoming.schema.field(index).type
+            same = source == field.type
+            can_wait, limits = _cast_rule(source, field.type)
+            deferrable = deferrable and can_wait
+            if limits is not None:
+                bounds.append((index, _element(source)[1], *limits))
             steps.append((index, None if same else field.type, field.type))
-        self._plans[topic] = _Plan(incoming.schema, conformed.schema, tuple(steps))
+        self._plans[topic] = _Plan(
+            incoming.schema, conformed.schema, tuple(steps), tuple(bounds), deferrable
+        )
 
-    def apply(self, topic: str, table: pa.Table) -> pa.Table | None:
-        """``table`` conformed by the topic's plan, or None to take the full path."""
+    def _checked(self, topic: str, table: pa.Table) -> tuple[_Plan, np.ndarray] | None:
         plan = self._plans.get(topic)
         if plan is None or table.num_rows == 0 or not table.schema.equals(plan.incoming):
             return None
         tai = _times(table)
         if tai is None or not bool(np.all(tai[1:] > tai[:-1])):
             return None
-        arrays: list[pa.Array | pa.ChunkedArray] = [pa.array(tai, type=pa.int64())]
-        try:
-            for index, cast_to, dtype in plan.steps:
-                if index < 0:
-                    arrays.append(pa.nulls(table.num_rows, dtype))
-                elif cast_to is None:
-                    arrays.append(table.column(index))
-                else:
-                    arrays.append(table.column(index).cast(cast_to))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return plan, tai
+
+    def apply(self, topic: str, table: pa.Table) -> pa.Table | None:
+        """``table`` conformed by the topic's plan, or None to take the full path."""
+        checked = self._checked(topic, table)
+        return None if checked is None else checked[0].conform(table, checked[1])
+
+    def defer(self, topic: str, table: pa.Table) -> DeferredRows | pa.Table | None:
+        """Like :meth:`apply`, but rows known to cast cleanly come back uncast (deferred)."""
+        checked = self._checked(topic, table)
+        if checked is None:
             return None
-        return pa.Table.from_arrays(arrays, schema=plan.conformed)
+        plan, tai = checked
+        if plan.deferrable:
+            return DeferredRows(table, tai, plan) if plan.within_bounds(table) else None
+        return plan.conform(table, tai)
 
 
 def _times(table: pa.Table) -> np.ndarray | None:
@@ -91,9 +189,7 @@ def _times(table: pa.Table) -> np.ndarray | None:
     if col.null_count or not pa.types.is_floating(col.type):
         return None
     seconds = col.to_numpy()
-    if not np.isfinite(seconds).all() or np.abs(seconds).max() > 9.2e9:
+    # NaN fails both comparisons; ±inf fails one.
+    if not (seconds.min() >= _EARLIEST_S and seconds.max() <= _LATEST_S):
         return None
-    utc = seconds_to_ns(seconds)
-    if int(utc.min()) < UTC_EARLIEST_NS:
-        return None
-    return np.asarray(utc_to_tai_ns(utc), dtype=np.int64)
+    return np.asarray(utc_to_tai_ns(seconds_to_ns(seconds, checked=True)), dtype=np.int64)
