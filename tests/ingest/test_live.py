@@ -135,7 +135,7 @@ def test_deferred_rows_are_cast_together_and_equal_the_full_path(store: Store) -
 
     efd = EfdClientSync.from_store(store)
 
-    def second(k: int) -> pa.Table:  # int64 and float64 in: the store keeps int32, float32
+    def second(k: int) -> pa.Table:  # int64 in: the store keeps SAL long as int32
         return pa.table(
             {
                 "private_efdStamp": [1714532400.0 + k],
@@ -159,8 +159,7 @@ def test_deferred_rows_are_cast_together_and_equal_the_full_path(store: Store) -
     )
     pd.testing.assert_frame_equal(before, after)
     assert after["private_seqNum"].tolist() == [0, 1, 2, 3]
-    # float32 storage, as the full path stores SAL float
-    assert after["actualPosition"].tolist() == [float(np.float32(k + 0.1)) for k in range(4)]
+    assert after["actualPosition"].tolist() == [k + 0.1 for k in range(4)]  # SAL double
 
 
 def test_extend_mode_new_field_after_first_flush(store: Store) -> None:
