@@ -1,12 +1,13 @@
 """Reading the 1-second aggregates (DMTN-082 §10.3) through the select API.
 
-``resolution="1s"`` answers from the tables that
-:mod:`openefd.store.aggregates` keeps: for telemetry, one row per second (and
-``salIndex``) with the asked statistics of each field; for events, each
-message once per second with ``repeats``; commands come back as stored.
-Telemetry at 1 Hz or slower has no table: its statistics are computed from
-the raw rows on the fly, the same way. Aggregates follow committed data: a
-writable store brings the topic's aggregates up to date first.
+``resolution="1s"`` answers telemetry from the tables that
+:mod:`openefd.store.aggregates` keeps: one row per second (and ``salIndex``)
+with the asked statistics of each field. Telemetry at 1 Hz or slower has no
+table: its statistics are computed from the raw rows on the fly, the same
+way. Events are computed from the raw rows too: each message once per second
+with ``repeats`` (:func:`openefd.store.agg_rows.event_seconds_sql`);
+commands come back as stored. Aggregates follow committed data: a writable
+store brings the topic's aggregates up to date first.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from openefd.errors import QueryError
+from openefd.query.arrays import plain_numpy
 from openefd.query.fields import ColumnRef, resolve_fields
 from openefd.query.select import RowSelect, array_lengths, run_select, topic_source, where_sql
 from openefd.schema.model import SAL_INDEX_FIELD, FieldType, TopicSchema
@@ -26,6 +29,7 @@ from openefd.store.agg_rows import (
     NS,
     REPEATS,
     agg_table,
+    event_seconds_sql,
     stat_column,
     stat_fields,
     stats_table,
@@ -36,7 +40,7 @@ from openefd.store.duckdb_store import Store
 from openefd.store.registry import quote_ident
 from openefd.timeinput import tai_ns_to_index
 
-__all__ = ["RESOLUTIONS", "normalize_stats", "run_aggregated"]
+__all__ = ["RESOLUTIONS", "event_seconds", "normalize_stats", "run_aggregated"]
 
 RESOLUTIONS = ("1s",)
 
@@ -95,21 +99,15 @@ def run_aggregated(
         req = replace(req, start_tai_ns=(req.start_tai_ns // NS) * NS)
     layout = store.layout(req.topic)
     mode = store.aggregates.mode(req.topic)
-    if mode == "none" and layout.kind.value == "command":
+    if layout.kind.value == "command":
         return run_select(store, req)
+    refs = resolve_fields(layout, req.fields, array_lengths(store, layout))
+    if layout.kind.value == "event":
+        return _events(store, req, layout, refs)
     _catch_up(store, req.topic)
-    if mode in ("stats", "dedup") and store.aggregates.has_table(req.topic):
-        refs = resolve_fields(layout, req.fields, array_lengths(store, layout))
-        if mode == "dedup":
-            return _events(store, req, layout, refs)
+    if mode == "stats" and store.aggregates.has_table(req.topic):
         _check_numeric(layout, refs)
         return _from_table(store, req, layout, refs, names, single)
-    if layout.kind.value == "event":
-        # Not aggregated yet (nothing committed): every row counts once.
-        frame = run_select(store, req)
-        frame[REPEATS] = np.ones(len(frame), dtype=np.int64)
-        return frame
-    refs = resolve_fields(layout, req.fields, array_lengths(store, layout))
     _check_numeric(layout, refs)
     return _on_the_fly(store, req, layout, refs, names, single)
 
@@ -147,12 +145,42 @@ def _from_table(
     return _frame(times, columns, req.time_scale)
 
 
+def event_seconds(
+    store: Store, req: RowSelect, items: Sequence[str] | None = None
+) -> pa.Table:
+    """The 1-second view of an event topic over ``req``'s range: ``time_tai_ns``,
+    ``items`` (SQL on the topic's columns; all columns if None), ``repeats`` and
+    ``last_tai_ns``, ordered by time per ``req``. A message counts in its second;
+    a group is in the range when its first message is."""
+    layout = store.layout(req.topic)
+    whole = _whole_seconds(req)
+    where, params = where_sql(whole, layout)
+    outer, outer_params = where_sql(req, layout)  # a group counts where its first message is
+    chosen = ", ".join([TIME_COLUMN, *(items or ["* EXCLUDE (time_tai_ns)"])])
+    with topic_source(
+        store, layout, start_tai_ns=whole.start_tai_ns, end_tai_ns=whole.end_tai_ns
+    ) as source:
+        sql = (
+            f"SELECT {chosen} FROM ({event_seconds_sql(layout, source, where)}){outer} "
+            f"ORDER BY {TIME_COLUMN}{' DESC' if req.descending else ''}"
+        )
+        if req.limit is not None:
+            sql += f" LIMIT {int(req.limit)}"
+        return store.cursor().sql(sql, params=[*params, *outer_params]).to_arrow_table()
+
+
+def _numpy(values: pa.ChunkedArray) -> np.ndarray[Any, Any]:
+    if pa.types.is_boolean(values.type) and values.null_count == 0:
+        return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
+    return plain_numpy(values)
+
+
 def _events(
     store: Store, req: RowSelect, layout: TopicSchema, refs: list[ColumnRef]
 ) -> pd.DataFrame:
     items = [f"{r.sql} AS {quote_ident(r.name)}" for r in refs] + [REPEATS]
-    sql, params = _select_sql(req, layout, items)
-    columns = dict(store.cursor().execute(sql, params).fetchnumpy())
+    table = event_seconds(store, req, items)
+    columns = {name: _numpy(table[name]) for name in table.column_names}
     times = columns.pop(TIME_COLUMN)
     return _frame(times, columns, req.time_scale)
 

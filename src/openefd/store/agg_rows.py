@@ -7,6 +7,12 @@ numeric field ``f`` the columns ``f.mean``, ``f.min``, ``f.max``,
 array fields). :func:`stats_table` computes them from raw rows with
 :mod:`openefd.store.agg_stats`; :mod:`openefd.store.aggregates` keeps the
 tables up to date.
+
+Events are not stored aggregated: :func:`event_seconds_sql` is the query
+that shows each message once per second with ``repeats`` (how many
+identical messages — same payload apart from the private stamps and the
+message's own ``timestamp`` — arrived in that second) and ``last_tai_ns``,
+run on the raw rows when asked.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import pyarrow.compute as pc
 from openefd.schema.model import SAL_INDEX_FIELD, FieldSchema, FieldType, TopicSchema
 from openefd.store.agg_stats import STATS, group_starts, group_stats
 from openefd.store.columns import TIME_COLUMN
+from openefd.store.registry import quote_ident
 
 __all__ = [
     "AGG_SUFFIX",
@@ -26,7 +33,10 @@ __all__ = [
     "NS",
     "REPEATS",
     "ROWS",
+    "STAMP_FIELDS",
     "agg_table",
+    "event_payload",
+    "event_seconds_sql",
     "faster_than_1hz",
     "stat_column",
     "stat_fields",
@@ -38,6 +48,8 @@ ROWS = "rows"
 REPEATS = "repeats"
 LAST_TIME = "last_tai_ns"
 NS = 1_000_000_000
+SEQ = "private_seqNum"
+STAMP_FIELDS = frozenset({"timestamp"})  # a message's own time of issue, not its content
 
 
 def agg_table(topic: str) -> str:
@@ -46,6 +58,30 @@ def agg_table(topic: str) -> str:
 
 def stat_column(field: str, stat: str) -> str:
     return f"{field}.{stat}"
+
+
+def event_payload(layout: TopicSchema) -> list[str]:
+    """What makes two event messages "the same": fields but stamps (private ones, timestamp)."""
+    return [
+        f.name
+        for f in layout.fields
+        if (not f.private or f.name == SAL_INDEX_FIELD) and f.name not in STAMP_FIELDS
+    ]
+
+
+def event_seconds_sql(layout: TopicSchema, source: str, where: str) -> str:
+    """SQL: the rows of ``source`` matching ``where`` (``" WHERE …"`` or ``""``, on its
+    columns), each distinct message once per second — the first one, by time then
+    sequence number — with ``repeats`` and ``last_tai_ns``."""
+    payload = ", ".join(
+        [f"{TIME_COLUMN} // {NS}"] + [quote_ident(c) for c in event_payload(layout)]
+    )
+    first_of = f"({TIME_COLUMN}{', ' + SEQ if layout.field(SEQ) else ''})"
+    return (
+        f"SELECT unnest(_first), {REPEATS}, {LAST_TIME} FROM (SELECT arg_min(t, {first_of}) "
+        f"AS _first, count(*) AS {REPEATS}, max({TIME_COLUMN}) AS {LAST_TIME} "
+        f"FROM (SELECT * FROM {source}{where}) t GROUP BY {payload})"
+    )
 
 
 def stat_fields(layout: TopicSchema) -> list[FieldSchema]:

@@ -10,11 +10,13 @@ from-scratch computation over what is stored. Per topic kind:
   second (and ``salIndex``): ``rows`` and, for every numeric field, ``f.mean``,
   ``f.min``, ``f.max``, ``f.median``, ``f.std`` (sample) and ``f.count``
   (lists, element by element, for array fields);
-- **events**: ``"<topic>@1s"`` holds each message once per second with
-  ``repeats`` (how many identical messages — same payload apart from the
-  private stamps and the message's own ``timestamp`` — arrived in that
-  second) and ``last_tai_ns``;
-- **commands**, and telemetry at 1 Hz or slower: not aggregated.
+- **events**, **commands**, and telemetry at 1 Hz or slower: not stored
+  aggregated; their 1-second view is computed from the raw rows when asked
+  (events once per second with ``repeats``: see
+  :func:`openefd.store.agg_rows.event_seconds_sql`). Storing events
+  de-duplicated cost as much as all telemetry statistics together (50 Hz
+  array events such as M1M3's ``preclipped*Forces`` are copied whole) and
+  saved nothing for the queries that read them.
 
 The newest second of a topic may still be filling, so it is left dirty until
 a later write moves past it (``refresh(include_open=True)`` takes it too).
@@ -36,12 +38,10 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from openefd.schema.model import SAL_INDEX_FIELD, TopicKind, TopicSchema
+from openefd.schema.model import SAL_INDEX_FIELD, TopicKind
 from openefd.store.agg_rows import (
     AGG_SUFFIX,
-    LAST_TIME,
     NS,
-    REPEATS,
     ROWS,
     agg_table,
     faster_than_1hz,
@@ -51,7 +51,7 @@ from openefd.store.agg_rows import (
 )
 from openefd.store.agg_stats import STATS
 from openefd.store.cold_manifest import cold_location, evicted_partitions, partition_rows
-from openefd.store.columns import TIME_COLUMN, duckdb_type
+from openefd.store.columns import TIME_COLUMN
 from openefd.store.registry import quote_ident
 from openefd.store.sql import run, run_one
 
@@ -60,24 +60,11 @@ if TYPE_CHECKING:
 
 __all__ = ["Aggregates"]
 
-SEQ = "private_seqNum"
 _MODES = "_openefd_aggregation"
 _GAP_S = 60  # dirty seconds closer than this are recomputed as one range
 _CHUNK_S = 600  # seconds of raw rows read at once
 _DECIDE_GROUPS = 5  # (second, salIndex) groups seen before a rate is judged…
 _DECIDE_SPAN_S = 10  # …or seconds of data (a slower topic is judged slow)
-
-
-STAMP_FIELDS = frozenset({"timestamp"})  # a message's own time of issue, not its content
-
-
-def _payload(layout: TopicSchema) -> list[str]:
-    """What makes two event messages "the same": fields but stamps (private ones, timestamp)."""
-    return [
-        f.name
-        for f in layout.fields
-        if (not f.private or f.name == SAL_INDEX_FIELD) and f.name not in STAMP_FIELDS
-    ]
 
 
 class Aggregates:
@@ -121,12 +108,10 @@ class Aggregates:
 
     # -- what is aggregated ---------------------------------------------------
     def mode(self, topic: str) -> str | None:
-        """'stats', 'dedup', 'none', or None while a telemetry topic's rate is unknown."""
+        """'stats', 'none', or None while a telemetry topic's rate is unknown."""
         layout = self._store.layout(topic)
-        if layout.kind is TopicKind.COMMAND:
+        if layout.kind is not TopicKind.TELEMETRY:
             return "none"
-        if layout.kind is TopicKind.EVENT:
-            return "dedup"
         forced = self._forced(topic)
         if forced is not None:
             return forced
@@ -141,7 +126,7 @@ class Aggregates:
         return None
 
     def has_table(self, topic: str) -> bool:
-        return self.mode(topic) in ("stats", "dedup") and topic in self._agg_columns
+        return self.mode(topic) == "stats" and topic in self._agg_columns
 
     def has_dirty(self) -> bool:
         return any(self._dirty.values())
@@ -226,10 +211,7 @@ class Aggregates:
                 continue
             self._taken.setdefault(topic, []).append(seconds)
             for first, last in _ranges(seconds):
-                if mode == "stats":
-                    self._recompute_stats(topic, first, last)
-                else:
-                    self._recompute_dedup(topic, first, last)
+                self._recompute_stats(topic, first, last)
             done += len(seconds)
         return done
 
@@ -398,38 +380,6 @@ class Aggregates:
         location = cold_location(self._store)
         with partition_rows(self._store._con, location, layout, cold) as rows:
             yield f"(SELECT * FROM {table} UNION ALL BY NAME {rows})"
-
-    def _recompute_dedup(self, topic: str, first: int, last: int) -> None:
-        layout = self._store.layout(topic)
-        con = self._store._con
-        name = agg_table(topic)
-        columns = {TIME_COLUMN: "BIGINT NOT NULL"}
-        columns.update({f.name: duckdb_type(f) for f in layout.fields})
-        columns.update({REPEATS: "BIGINT NOT NULL", LAST_TIME: "BIGINT NOT NULL"})
-        self._ensure_columns(topic, columns)
-        payload = ", ".join(
-            [f"t.{TIME_COLUMN} // {NS}"] + [f"t.{quote_ident(c)}" for c in _payload(layout)]
-        )
-        table = quote_ident(name)
-        newest = self._max_bucket(topic)
-        if newest is not None and first * NS <= newest:
-            run(
-                con,
-                f"DELETE FROM {table} WHERE {TIME_COLUMN} >= ? AND {TIME_COLUMN} < ?",
-                [first * NS, (last + 1) * NS],
-            )
-        first_of = f"(t.{TIME_COLUMN}{', t.' + SEQ if layout.field(SEQ) else ''})"
-        with self._raw(topic, first, last) as source:
-            run(
-                con,
-                f"INSERT INTO {table} BY NAME SELECT unnest(_first), {REPEATS}, {LAST_TIME} "
-                f"FROM (SELECT arg_min(t, {first_of}) AS _first, count(*) AS {REPEATS}, "
-                f"max(t.{TIME_COLUMN}) AS {LAST_TIME} FROM {source} t "
-                f"WHERE t.{TIME_COLUMN} >= ? AND t.{TIME_COLUMN} < ? GROUP BY {payload})",
-                [first * NS, (last + 1) * NS],
-            )
-        # An upper bound is enough: it only decides whether a later range needs a DELETE.
-        self._agg_max[topic] = max(newest or 0, (last + 1) * NS - 1)
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
