@@ -178,7 +178,9 @@ class Settings(BaseSettings):
     )
     tls_cert: Path | None = Field(
         default=None,
-        description="PEM certificate (chain) for HTTPS; with tls_key. lsst-efd-client needs HTTPS.",
+        description=(
+            "PEM certificate (chain) for HTTPS, with tls_key; lsst-efd-client needs HTTPS."
+        ),
     )
     tls_key: Path | None = Field(default=None, description="PEM private key of tls_cert.")
     query_timeout_s: float = Field(
