@@ -1,9 +1,23 @@
-"""The FastAPI application: routers, error shapes, the shared state."""
+"""The FastAPI application: routers, error shapes, limits, headers and the access log.
+
+Routes:
+
+- InfluxDB 1.x: ``/query``, ``/write``, ``/ping``, ``/health``, ``/ready``
+  (:mod:`.influx_api`), errors as ``{"error": …}`` the way InfluxDB writes them;
+- openefd's native API under ``/api/v1`` (:mod:`.native_api`), errors as
+  ``{"error": …, "type": <openefd exception>}``;
+- ``/segwarides/`` and ``/schema-registry/`` (also at the root, where kafkit
+  looks) for lsst-efd-client (:mod:`.registry_api`).
+
+Around all of them: request bodies are bounded by ``request_max_body_bytes``
+(:mod:`.limits`), and every response carries InfluxDB's version and request-id
+headers and is logged as one JSON line (:mod:`.access_log`).
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from openefd.errors import (
     AuthenticationError,
@@ -14,7 +28,10 @@ from openefd.errors import (
     UnknownFieldError,
     UnknownTopicError,
 )
-from openefd.server import native_api
+from openefd.server import influx_api, native_api, registry_api
+from openefd.server.access_log import AccessLogMiddleware
+from openefd.server.influx_auth import InfluxHTTPError, influx_error_response
+from openefd.server.limits import TOO_LARGE, BodyLimitMiddleware, BodyTooLargeError
 from openefd.server.state import ServerState
 
 __all__ = ["create_app", "error_status"]
@@ -42,6 +59,17 @@ async def _openefd_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _influx_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InfluxHTTPError)
+    return influx_error_response(exc.status, exc.message)
+
+
+async def _too_large(request: Request, exc: Exception) -> Response:
+    response = influx_error_response(413, TOO_LARGE)
+    response.headers["Connection"] = "close"  # the rest of the body is not read
+    return response
+
+
 def create_app(state: ServerState) -> FastAPI:
     """An application serving ``state.store``."""
     app = FastAPI(
@@ -50,5 +78,14 @@ def create_app(state: ServerState) -> FastAPI:
     )
     app.state.openefd = state
     app.add_exception_handler(OpenEfdError, _openefd_error)
+    app.add_exception_handler(InfluxHTTPError, _influx_error)
+    app.add_exception_handler(BodyTooLargeError, _too_large)
     app.include_router(native_api.router)
+    app.include_router(influx_api.router)
+    app.include_router(registry_api.segwarides_router)
+    app.include_router(registry_api.registry_router, prefix=registry_api.REGISTRY_PREFIX)
+    app.include_router(registry_api.registry_router, include_in_schema=False)  # for kafkit
+    # The last added is the outermost: the log sees every answer, even a 413.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=state.settings.request_max_body_bytes)
+    app.add_middleware(AccessLogMiddleware)
     return app

@@ -1,24 +1,22 @@
 """FastAPI dependencies shared by every router: the server state and the caller.
 
 Credentials are read as InfluxDB 1.x accepts them and as openefd's client
-sends them: ``Authorization: Bearer <token>``, ``Authorization: Token
-<token>``, HTTP basic auth (user name free, password = token), or the
-``u``/``p`` query parameters. When the server has no tokens, every caller is
+sends them (:mod:`openefd.server.credentials`). When the server has no tokens, every caller is
 ``anonymous`` with every scope (the server then only listens on loopback).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable
 
 from fastapi import Request
 
 from openefd.errors import AuthenticationError, PermissionDeniedError
+from openefd.server.access_log import note_principal
+from openefd.server.credentials import presented_credentials
 from openefd.server.state import Principal, Scope, ServerState
 
-__all__ = ["ANONYMOUS", "caller", "get_state", "presented_secret", "require"]
+__all__ = ["ANONYMOUS", "caller", "get_state", "require"]
 
 ANONYMOUS = Principal("anonymous", frozenset(Scope))
 
@@ -29,39 +27,19 @@ def get_state(request: Request) -> ServerState:
     return state
 
 
-def presented_secret(request: Request) -> str | None:
-    """The token the request carries, in any of the accepted forms, or None."""
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    scheme = scheme.lower()
-    if scheme in ("bearer", "token") and value.strip():
-        return value.strip()
-    if scheme == "basic" and value.strip():
-        try:
-            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError) as err:
-            raise AuthenticationError("malformed basic authorization header") from err
-        _, sep, password = decoded.partition(":")
-        if not sep:
-            raise AuthenticationError("malformed basic authorization header (no ':')")
-        return password
-    if header:
-        raise AuthenticationError(f"unsupported authorization scheme {scheme!r}")
-    query_password = request.query_params.get("p")
-    return query_password if query_password else None
-
-
 def caller(request: Request) -> Principal:
     """The principal making the request (raises AuthenticationError when unknown)."""
     state = get_state(request)
     if not state.tokens.enabled():
+        note_principal(request.scope, ANONYMOUS.name)
         return ANONYMOUS
-    secret = presented_secret(request)
-    if secret is None:
+    credentials = presented_credentials(request)
+    if credentials is None:
         raise AuthenticationError("this server needs a token (Authorization: Bearer <token>)")
-    principal = state.tokens.check(secret)
+    principal = state.tokens.check(credentials.secret, credentials.user)
     if principal is None:
         raise AuthenticationError("unknown or revoked token")
+    note_principal(request.scope, principal.name)
     return principal
 
 

@@ -42,8 +42,9 @@ class TokenCheck(Protocol):
         """True when at least one token exists: every request must then authenticate."""
         ...
 
-    def check(self, secret: str) -> Principal | None:
-        """The principal of a presented token (or basic-auth password), None if unknown."""
+    def check(self, secret: str, user: str | None = None) -> Principal | None:
+        """The principal of a presented token (or basic-auth password), None if unknown
+        (or when the token is bound to a user name other than ``user``)."""
         ...
 
 
