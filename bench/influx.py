@@ -4,7 +4,8 @@
 and meta there; HTTP and RPC bound to free ports on 127.0.0.1; reporting,
 ``_internal`` monitoring and query logs off; no auth; no series or tag
 limits; a write cache large enough for bulk loads; no row limit on
-queries), starts ``influxd``, waits for ``/ping`` and stops it again —
+queries; HTTPS when given :class:`TlsFiles`), starts ``influxd``, waits
+for ``/ping`` and stops it again —
 terminate, wait, kill — on ``stop()``, at the end of a ``with`` block and
 at interpreter exit; should the benchmark process be killed outright,
 Linux sends ``influxd`` SIGTERM (``PR_SET_PDEATHSIG``).
@@ -13,6 +14,10 @@ Linux sends ``influxd`` SIGTERM (``PR_SET_PDEATHSIG``).
 (stdlib ``http.client``): ``/write`` with line protocol, ``/query`` with
 InfluxQL, and the JSON → DataFrame step that ``aioinflux`` performs for
 ``lsst-efd-client`` (``output="dataframe"``, ``epoch="ns"``).
+
+:func:`make_tls` makes a throw-away certificate authority and a server
+certificate for 127.0.0.1 with the ``openssl`` command, for the peers the
+released clients reach (they speak HTTPS only).
 """
 
 from __future__ import annotations
@@ -25,17 +30,19 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["InfluxError", "InfluxHttp", "InfluxServer", "influxd_version"]
+__all__ = ["InfluxError", "InfluxHttp", "InfluxServer", "TlsFiles", "influxd_version", "make_tls"]
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
@@ -76,7 +83,7 @@ bind-address = "127.0.0.1:{rpc_port}"
   max-row-limit = 0
   max-body-size = 0
   pprof-enabled = false
-
+{https}
 [logging]
   level = "warn"
   suppress-logo = true
@@ -89,8 +96,64 @@ bind-address = "127.0.0.1:{rpc_port}"
 """
 
 
+HTTPS_CONFIG = """\
+  https-enabled = true
+  https-certificate = "{cert}"
+  https-private-key = "{key}"
+"""
+
+
 class InfluxError(RuntimeError):
     """influxd did not start, or answered a request with an error."""
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """PEM files of a test certificate authority and a server certificate signed by it."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+    def client_context(self) -> ssl.SSLContext:
+        """A client context that trusts exactly ``ca``."""
+        return ssl.create_default_context(cafile=str(self.ca))
+
+
+def make_tls(directory: Path, host: str = "127.0.0.1") -> TlsFiles:
+    """A new CA and a server certificate for ``host`` (IP and ``localhost``), valid 2 days.
+
+    Made with the ``openssl`` command (P-256 keys); the files go to ``directory``.
+    """
+    exe = shutil.which("openssl")
+    if exe is None:
+        raise InfluxError("openssl not found; install it with 'apt-get install openssl'")
+    directory.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = directory / "ca.pem", directory / "ca.key"
+    cert, key, csr = directory / "server.pem", directory / "server.key", directory / "server.csr"
+    ext = directory / "server.ext"
+    ext.write_text(
+        f"subjectAltName = IP:{host}, DNS:localhost\n"
+        "basicConstraints = critical, CA:FALSE\n"
+        "keyUsage = critical, digitalSignature, keyEncipherment\n"
+        "extendedKeyUsage = serverAuth\n"
+        "subjectKeyIdentifier = hash\n"
+        "authorityKeyIdentifier = keyid, issuer\n"
+    )
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    ca_args = ["-subj", "/CN=openefd test CA", "-addext", "basicConstraints=critical,CA:TRUE"]
+    ca_args += ["-addext", "keyUsage=critical,keyCertSign,cRLSign"]
+    sign_args = ["-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-days", "2", "-extfile", ext]
+    steps = [
+        [exe, "req", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", "2", *ca_args],
+        [exe, "req", *ec, "-keyout", key, "-out", csr, "-subj", f"/CN={host}"],
+        [exe, "x509", "-req", "-in", csr, "-out", cert, *sign_args],
+    ]
+    for argv in steps:
+        done = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise InfluxError(f"openssl failed ({' '.join(map(str, argv[:3]))}): {done.stderr}")
+    return TlsFiles(ca=ca, cert=cert, key=key)
 
 
 def influxd_version() -> str:
@@ -118,14 +181,19 @@ def _free_port() -> int:
 
 
 class InfluxServer:
-    """A private ``influxd`` on 127.0.0.1 with its data in a temporary directory."""
+    """A private ``influxd`` on 127.0.0.1 with its data in a temporary directory.
 
-    def __init__(self, cache_bytes: int = 8 << 30) -> None:
+    With ``tls`` it serves HTTPS only (``https-enabled``), with that certificate.
+    """
+
+    def __init__(self, cache_bytes: int = 8 << 30, tls: TlsFiles | None = None) -> None:
         exe = shutil.which("influxd")
         if exe is None:
             raise InfluxError("influxd not found; install it with 'apt-get install influxdb'")
         self.root = Path(tempfile.mkdtemp(prefix="openefd-bench-influx-"))
         self.port = _free_port()
+        self.tls = tls
+        https = "" if tls is None else HTTPS_CONFIG.format(cert=tls.cert, key=tls.key)
         config = self.root / "influxdb.conf"
         config.write_text(
             CONFIG.format(
@@ -133,6 +201,7 @@ class InfluxServer:
                 rpc_port=_free_port(),
                 http_port=self.port,
                 cache_bytes=cache_bytes,
+                https=https,
             )
         )
         self.log_path = self.root / "influxd.log"
@@ -152,6 +221,18 @@ class InfluxServer:
             raise
 
     @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT`` (``https`` with TLS)."""
+        return f"{'http' if self.tls is None else 'https'}://127.0.0.1:{self.port}"
+
+    def _connection(self, timeout: float) -> http.client.HTTPConnection:
+        if self.tls is None:
+            return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        return http.client.HTTPSConnection(
+            "127.0.0.1", self.port, timeout=timeout, context=self.tls.client_context()
+        )
+
+    @property
     def pid(self) -> int:
         assert self.proc is not None
         return self.proc.pid
@@ -163,7 +244,7 @@ class InfluxServer:
             if self.proc.poll() is not None:
                 raise InfluxError(f"influxd exited with {self.proc.returncode}: {self.log_tail()}")
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn = self._connection(2.0)
                 conn.request("GET", "/ping")
                 if conn.getresponse().status == 204:
                     conn.close()
@@ -181,7 +262,8 @@ class InfluxServer:
             return ""
 
     def client(self, db: str = "efd") -> InfluxHttp:
-        return InfluxHttp(self.port, db)
+        ctx = None if self.tls is None else self.tls.client_context()
+        return InfluxHttp(self.port, db, ssl_context=ctx)
 
     def cpu_s(self) -> float:
         """CPU seconds influxd has used (user + system), from /proc."""
@@ -250,10 +332,16 @@ def frame_from_series(series: dict[str, Any]) -> pd.DataFrame:
 class InfluxHttp:
     """The InfluxDB 1.x HTTP API on one keep-alive connection to 127.0.0.1."""
 
-    def __init__(self, port: int, db: str) -> None:
+    def __init__(self, port: int, db: str, ssl_context: ssl.SSLContext | None = None) -> None:
         self.port = port
         self.db = db
-        self._conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT_S)
+        self._conn: http.client.HTTPConnection
+        if ssl_context is None:
+            self._conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT_S)
+        else:
+            self._conn = http.client.HTTPSConnection(
+                "127.0.0.1", port, timeout=HTTP_TIMEOUT_S, context=ssl_context
+            )
         self._write_path = "/write?" + urllib.parse.urlencode({"db": db, "precision": "ns"})
 
     def close(self) -> None:
