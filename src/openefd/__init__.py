@@ -5,14 +5,19 @@ file and read with the ``lsst-efd-client`` API. Canonical time inside is TAI
 nanoseconds; see :mod:`openefd.timescales`.
 """
 
-from openefd.client import EfdClient, EfdClientSync
+from openefd.client import EfdClient, EfdClientSync, RemoteEfdClientSync
 from openefd.errors import (
+    AuthenticationError,
     ConfigurationError,
+    InfluxQLError,
     IngestError,
+    LimitExceededError,
     LineProtocolError,
     OpenEfdError,
+    PermissionDeniedError,
     QueryError,
     RecordError,
+    RemoteError,
     SchemaConflictError,
     SchemaError,
     TimeValueError,
@@ -24,14 +29,20 @@ from openefd.settings import SchemaMode, Settings
 from openefd.store.duckdb_store import Store
 
 __all__ = [
+    "AuthenticationError",
     "ConfigurationError",
     "EfdClient",
     "EfdClientSync",
+    "InfluxQLError",
     "IngestError",
+    "LimitExceededError",
     "LineProtocolError",
     "OpenEfdError",
+    "PermissionDeniedError",
     "QueryError",
     "RecordError",
+    "RemoteEfdClientSync",
+    "RemoteError",
     "SchemaConflictError",
     "SchemaError",
     "SchemaMode",

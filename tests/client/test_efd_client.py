@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from astropy.time import Time, TimeDelta
 
-from openefd.client import EfdClient, EfdClientSync
+from openefd.client import EfdClient, EfdClientSync, RemoteEfdClientSync
 from openefd.errors import (
     ConfigurationError,
     LineProtocolError,
@@ -230,8 +230,9 @@ def test_packed_time_series(store_path: Path, strict_settings: Settings) -> None
 def test_locations(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="no openefd store"):
         EfdClientSync(tmp_path / "nothing")
-    with pytest.raises(ConfigurationError, match="server URL"):
-        EfdClientSync("https://efd.example.org")
+    remote = EfdClientSync("https://efd.example.org")  # nothing is sent until a call
+    assert isinstance(remote, RemoteEfdClientSync)
+    remote.close()
     settings = Settings(sites={"summit": str(tmp_path / "s")})
     with EfdClientSync("summit", settings=settings, create=True) as efd:
         assert efd.get_topics() == []

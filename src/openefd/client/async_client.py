@@ -1,13 +1,16 @@
-"""``EfdClient``: the ``lsst-efd-client`` async API on an embedded store.
+"""``EfdClient``: the ``lsst-efd-client`` async API on an embedded store or a server.
 
 Every call runs :class:`~openefd.client.sync_client.EfdClientSync`'s method
 in a worker thread, so the event loop stays free; arguments and results are
-the same.
+the same. For a server URL that client is a
+:class:`~openefd.client.http_client.RemoteEfdClientSync`, whose connection
+pool the worker threads share.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -15,16 +18,19 @@ from typing import Any
 
 import pandas as pd
 
+from openefd.client.arguments import DEFAULT_TIMEOUT_S
 from openefd.client.sync_client import EfdClientSync
 from openefd.ingest.writer import TableData, WriteResult
 from openefd.settings import Settings
+from openefd.store.duckdb_store import Store
 
 __all__ = ["EfdClient"]
 
 
 class EfdClient:
-    """Async EFD client on an embedded store (``lsst_efd_client.EfdClient``'s API).
+    """Async EFD client on a store or a server (``lsst_efd_client.EfdClient``'s API).
 
+    The parameters are :class:`~openefd.client.sync_client.EfdClientSync`'s.
     Every query runs in a worker thread, so the event loop stays free.
     """
 
@@ -35,8 +41,26 @@ class EfdClient:
         create: bool = False,
         settings: Settings | None = None,
         read_only: bool = False,
+        token: str | None = None,
+        verify: bool | str | Path | ssl.SSLContext = True,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
-        self._sync = EfdClientSync(location, create=create, settings=settings, read_only=read_only)
+        self._sync = EfdClientSync(
+            location,
+            create=create,
+            settings=settings,
+            read_only=read_only,
+            token=token,
+            verify=verify,
+            timeout_s=timeout_s,
+        )
+
+    @classmethod
+    def from_store(cls, store: Store) -> EfdClient:
+        """An async client on an already open store (sharing it)."""
+        client = cls.__new__(cls)
+        client._sync = EfdClientSync.from_store(store)
+        return client
 
     @property
     def sync(self) -> EfdClientSync:

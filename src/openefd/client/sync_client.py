@@ -1,6 +1,7 @@
 """``EfdClientSync``: the ``lsst-efd-client`` API, blocking, on an embedded store.
 
-Construct it from a store directory or a site alias (``OPENEFD_SITES``)::
+Construct it from a store directory, a server URL or a site alias
+(``OPENEFD_SITES``)::
 
     efd = EfdClientSync("/data/efd")
     df = efd.select_time_series(
@@ -14,56 +15,56 @@ Semantics follow ``lsst-efd-client``: ranges include both ends
 scale, aware ``datetime``/``Timestamp`` or ISO strings (UTC); naive datetimes
 are rejected. Every DataFrame index is tz-aware UTC unless
 ``time_scale="tai"`` asks for naive TAI.
+
+Two layers: the public methods read the users' arguments (times of every
+form become canonical TAI ns, field lists are normalized, argument errors are
+raised) and call the canonical layer (``select_range_tai``,
+``select_asof_tai``, ``select_top_n_tai``, ``select_packed_tai``,
+``schema_frame``, ``write_table``), which answers from the store. An
+``http(s)://`` location gives a
+:class:`~openefd.client.http_client.RemoteEfdClientSync`, which keeps the
+public layer and answers the canonical one from an ``openefd serve``; the
+server answers it by calling this class's canonical layer, so both give the
+same DataFrames and errors by construction.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import ssl
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 
+from openefd.client.arguments import (
+    DEFAULT_TIMEOUT_S,
+    check_top_n,
+    is_single_time,
+    resolve_location,
+    server_url,
+    time_range,
+    with_astropy_units,
+)
 from openefd.client.packed import unpack
 from openefd.errors import ConfigurationError, QueryError
 from openefd.ingest.lp_batches import write_line_protocol
-from openefd.ingest.writer import TableData, Writer, WriteResult
+from openefd.ingest.writer import TableData, TopicBatch, Writer, WriteResult, table_from_data
 from openefd.query.aggregated import RESOLUTIONS, run_aggregated
 from openefd.query.asof import SAMPLE_TIME, run_asof
 from openefd.query.downsampled import run_downsampled
 from openefd.query.fields import flat_fields, normalize_field_list
 from openefd.query.select import RowSelect, array_lengths, run_select
 from openefd.schema.model import SAL_INDEX_FIELD
-from openefd.schema.units import parse_units
 from openefd.settings import Settings
 from openefd.store.duckdb_store import DB_FILE, Store
 from openefd.timeinput import duration_to_ns, tai_ns_to_index, to_tai_ns, to_tai_ns_array
 
 __all__ = ["EfdClientSync", "resolve_location"]
-
-
-def resolve_location(location: str | Path, settings: Settings) -> Path:
-    """The store directory for a path or a site alias; URLs are not embedded stores."""
-    text = str(location)
-    if text in settings.sites:
-        text = settings.sites[text]
-    if text.startswith(("http://", "https://")):
-        raise ConfigurationError(
-            f"{text} is a server URL; this openefd version opens embedded stores only "
-            "(a path to a store directory or a site alias from OPENEFD_SITES)"
-        )
-    return Path(text).expanduser()
-
-
-def _is_single_time(value: Any) -> bool:
-    from astropy.time import Time
-
-    if isinstance(value, Time):
-        return bool(value.isscalar)
-    return isinstance(value, str | dt.datetime | pd.Timestamp)
 
 
 def _no_data_message(
@@ -83,25 +84,16 @@ def _no_data_message(
     return f"no data for {topic} at {when} (UTC){limit}: no data since {since}"
 
 
-def _time_range(start: Any, end: Any, is_window: bool) -> tuple[int, int]:
-    from astropy.time import TimeDelta
-
-    begin = to_tai_ns(start, "start")
-    if isinstance(end, TimeDelta | dt.timedelta | pd.Timedelta):
-        span = duration_to_ns(end, "end")
-        if is_window:
-            return begin - span // 2, begin + span // 2
-        return begin, begin + span
-    return begin, to_tai_ns(end, "end")
-
-
 class EfdClientSync:
-    """Blocking EFD client on an embedded store (``lsst_efd_client.EfdClientSync``'s API).
+    """Blocking EFD client (``lsst_efd_client.EfdClientSync``'s API) on a store or a server.
 
     Parameters
     ----------
     location
-        Store directory or site alias.
+        Store directory, server URL (``https://host:port``; ``http://`` on
+        loopback only) or site alias. A URL gives a
+        :class:`~openefd.client.http_client.RemoteEfdClientSync`, which has
+        the same methods and returns the same DataFrames and errors.
     create
         Create an empty store when none exists there (default: error).
     settings
@@ -109,7 +101,30 @@ class EfdClientSync:
     read_only
         Open for reading only: other processes may then read the store at the
         same time (DuckDB allows one writing process, or many reading ones).
+        For a server: refuse writes in this client.
+    token
+        Server URLs only: the token sent as ``Authorization: Bearer``
+        (default: the environment variable ``OPENEFD_TOKEN``).
+    verify
+        Server URLs only: check the server's TLS certificate against the
+        system's CAs (True), a CA bundle file, an ``ssl.SSLContext``, or not
+        at all (False).
+    timeout_s
+        Server URLs only: longest wait for an answer, in seconds.
     """
+
+    store: Store
+
+    def __new__(
+        cls, location: str | Path | None = None, *args: Any, **kwargs: Any
+    ) -> EfdClientSync:
+        if cls is EfdClientSync and location is not None:
+            settings = kwargs.get("settings") or Settings()
+            if server_url(location, settings) is not None:
+                from openefd.client.http_client import RemoteEfdClientSync
+
+                return object.__new__(RemoteEfdClientSync)
+        return object.__new__(cls)
 
     def __init__(
         self,
@@ -118,6 +133,9 @@ class EfdClientSync:
         create: bool = False,
         settings: Settings | None = None,
         read_only: bool = False,
+        token: str | None = None,
+        verify: bool | str | Path | ssl.SSLContext = True,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         self.settings = settings or Settings()
         path = resolve_location(location, self.settings)
@@ -167,6 +185,10 @@ class EfdClientSync:
 
     def get_schema(self, topic: str) -> pd.DataFrame:
         """name, description, units, aunits (astropy unit or None), is_array per field."""
+        return with_astropy_units(self.schema_frame(topic))
+
+    def schema_frame(self, topic: str) -> pd.DataFrame:
+        """``get_schema`` without ``aunits``: name, description, units, is_array."""
         self.store.layout(topic)
         schema = self.store.registry.current(topic)
         assert schema is not None
@@ -175,7 +197,6 @@ class EfdClientSync:
                 "name": [f.name for f in schema.fields],
                 "description": pd.Series([f.description for f in schema.fields], dtype=object),
                 "units": pd.Series([f.units for f in schema.fields], dtype=object),
-                "aunits": [parse_units(f.units) for f in schema.fields],
                 "is_array": [f.is_array for f in schema.fields],
             }
         )
@@ -237,12 +258,42 @@ class EfdClientSync:
         or ``"lastFill_60"`` (see docs/reference/operators.md) with empty bins
         filled per ``fill`` (none, null, previous, linear or a number).
         """
-        begin, finish = _time_range(start, end, is_window)
-        req = RowSelect(
+        begin, finish = time_range(start, end, is_window)
+        return self.select_range_tai(
             topic_name,
             normalize_field_list(fields),
             begin,
             finish,
+            index=index,
+            use_old_csc_indexing=use_old_csc_indexing,
+            time_scale=time_scale,
+            resolution=resolution,
+            stats=stats,
+            downsample=downsample,
+            fill=fill,
+        )
+
+    def select_range_tai(
+        self,
+        topic_name: str,
+        fields: list[str],
+        start_tai_ns: int,
+        end_tai_ns: int,
+        *,
+        index: int | None = None,
+        use_old_csc_indexing: bool = False,
+        time_scale: str = "utc",
+        resolution: str | None = None,
+        stats: str | Sequence[str] = "mean",
+        downsample: str | None = None,
+        fill: str | float = "none",
+    ) -> pd.DataFrame:
+        """``select_time_series`` of ``[start_tai_ns, end_tai_ns]`` (both ends included)."""
+        req = RowSelect(
+            topic_name,
+            fields,
+            start_tai_ns,
+            end_tai_ns,
             index=index or None,
             time_scale=time_scale,
         )
@@ -278,25 +329,48 @@ class EfdClientSync:
         than ``max_age`` (a duration), gets nulls; for a single time that is an
         error saying since when there has been no data.
         """
-        single = _is_single_time(times)
+        single = is_single_time(times)
         asked = (
             np.array([to_tai_ns(times, "time")], dtype=np.int64)
             if single
             else to_tai_ns_array(times, "times")
         )
         age = duration_to_ns(max_age, "max_age") if max_age is not None else None
-        names = normalize_field_list(fields)
+        return self.select_asof_tai(
+            topic_name,
+            normalize_field_list(fields),
+            asked,
+            single=single,
+            max_age_ns=age,
+            index=index,
+            time_scale=time_scale,
+        )
+
+    def select_asof_tai(
+        self,
+        topic_name: str,
+        fields: list[str],
+        times_tai_ns: npt.NDArray[np.int64],
+        *,
+        single: bool = False,
+        max_age_ns: int | None = None,
+        index: int | None = None,
+        time_scale: str = "utc",
+    ) -> pd.DataFrame:
+        """``select_asof`` at TAI ns times; ``single``: no data at the one time is an error."""
         frame = run_asof(
             self.store,
             topic_name,
-            names,
-            asked,
-            max_age_ns=age,
+            fields,
+            times_tai_ns,
+            max_age_ns=max_age_ns,
             index=index or None,
             time_scale=time_scale,
         )
         if single and frame[SAMPLE_TIME].isna().all():
-            raise QueryError(_no_data_message(self, topic_name, names, asked, index, age))
+            raise QueryError(
+                _no_data_message(self, topic_name, fields, times_tai_ns, index, max_age_ns)
+            )
         return frame
 
     def select_top_n(
@@ -312,17 +386,38 @@ class EfdClientSync:
         time_scale: str = "utc",
     ) -> pd.DataFrame:
         """The ``num`` most recent rows (before ``time_cut`` if given), newest first."""
-        if not isinstance(num, int) or num < 0:
-            raise QueryError(f"num must be a whole number ≥ 0, got {num!r}")
+        check_top_n(num)
         cut = to_tai_ns(time_cut, "time_cut") if time_cut is not None else None
-        req = RowSelect(
+        return self.select_top_n_tai(
             topic_name,
             normalize_field_list(fields),
-            None,
+            num,
             cut,
+            index=index,
+            use_old_csc_indexing=use_old_csc_indexing,
+            time_scale=time_scale,
+        )
+
+    def select_top_n_tai(
+        self,
+        topic_name: str,
+        fields: list[str],
+        num: int,
+        time_cut_tai_ns: int | None = None,
+        *,
+        index: int | None = None,
+        use_old_csc_indexing: bool = False,
+        time_scale: str = "utc",
+    ) -> pd.DataFrame:
+        """``select_top_n`` with the cut (exclusive) in TAI ns."""
+        req = RowSelect(
+            topic_name,
+            fields,
+            None,
+            time_cut_tai_ns,
             end_inclusive=False,
             index=index or None,
-            limit=num,
+            limit=check_top_n(num),
             descending=True,
             time_scale=time_scale,
         )
@@ -344,19 +439,48 @@ class EfdClientSync:
     ) -> pd.DataFrame:
         """Packed array samples unpacked to one row each, with a ``times`` column."""
         bases = normalize_field_list(base_fields)
-        every = self.get_fields(topic_name)
-        wanted = [f for b in bases for f in every if f.startswith(b) and f[len(b) :].isdigit()]
-        frame = self.select_time_series(
+        begin, finish = time_range(start, end, is_window)
+        return self.select_packed_tai(
             topic_name,
-            [*wanted, ref_timestamp_col],
-            start,
-            end,
-            is_window,
-            index,
-            convert_influx_index,
-            use_old_csc_indexing,
+            bases,
+            begin,
+            finish,
+            index=index,
+            ref_timestamp_col=ref_timestamp_col,
+            ref_timestamp_fmt=ref_timestamp_fmt,
+            ref_timestamp_scale=ref_timestamp_scale,
+            use_old_csc_indexing=use_old_csc_indexing,
         )
-        return unpack(frame, bases, ref_timestamp_col, ref_timestamp_fmt, ref_timestamp_scale)
+
+    def select_packed_tai(
+        self,
+        topic_name: str,
+        base_fields: list[str],
+        start_tai_ns: int,
+        end_tai_ns: int,
+        *,
+        index: int | None = None,
+        ref_timestamp_col: str = "cRIO_timestamp",
+        ref_timestamp_fmt: str = "unix_tai",
+        ref_timestamp_scale: str = "tai",
+        use_old_csc_indexing: bool = False,
+    ) -> pd.DataFrame:
+        """``select_packed_time_series`` of ``[start_tai_ns, end_tai_ns]``."""
+        every = self.get_fields(topic_name)
+        wanted = [
+            f for b in base_fields for f in every if f.startswith(b) and f[len(b) :].isdigit()
+        ]
+        frame = self.select_range_tai(
+            topic_name,
+            normalize_field_list([*wanted, ref_timestamp_col]),
+            start_tai_ns,
+            end_tai_ns,
+            index=index,
+            use_old_csc_indexing=use_old_csc_indexing,
+        )
+        return unpack(
+            frame, base_fields, ref_timestamp_col, ref_timestamp_fmt, ref_timestamp_scale
+        )
 
     def get(
         self, name: str, start: Any, end: Any, *, index: int | None = None, time_scale: str = "utc"
@@ -377,7 +501,15 @@ class EfdClientSync:
     def write(self, topic: str, data: TableData) -> WriteResult:
         """Write rows (DataFrame, Arrow table, records); all-or-nothing, idempotent."""
         self._check_writable()
-        return Writer(self.store).write(topic, data)
+        table, utc_ns = table_from_data(data, f"topic {topic!r}")
+        return self.write_table(topic, table, utc_ns)
+
+    def write_table(
+        self, topic: str, table: pa.Table, utc_ns: npt.NDArray[np.int64] | None = None
+    ) -> WriteResult:
+        """Write an Arrow table of one topic, with explicit UTC ns row times (or None)."""
+        self._check_writable()
+        return Writer(self.store).write_batches([TopicBatch(topic, table, utc_ns)])
 
     def write_line_protocol(self, text: str, precision: str = "ns") -> WriteResult:
         """Write InfluxDB line protocol text (the EFD's layout); all-or-nothing, idempotent."""
