@@ -220,6 +220,33 @@ class Settings(BaseSettings):
         ),
     )
 
+    latency_transfer_target_s: float = Field(
+        default=7.0,
+        gt=0,
+        description=(
+            "'openefd latency': an image is on time when it reaches object storage within this "
+            "many seconds of shutter close."
+        ),
+    )
+    latency_cadence_target_s: float = Field(
+        default=34.0,
+        gt=0,
+        description="'openefd latency': the nominal time between exposures, seconds.",
+    )
+    latency_cap_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="'openefd latency': plots draw longer latencies at this cap, seconds.",
+    )
+    latency_slow_detector_margin_s: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "'openefd latency': a detector is systematically slow when its median lateness "
+            "against the other detectors of the same exposures exceeds this, seconds."
+        ),
+    )
+
 
 def settings_markdown() -> str:
     """The settings reference as a Markdown table."""

@@ -42,7 +42,9 @@ def invoke(*args: str) -> tuple[int, str]:
 
 
 def test_every_command_has_help() -> None:
-    for command in ("init", "load", "info", "topics", "fields", "schema", "get", "demo"):
+    every = ("init", "load", "info", "topics", "fields", "schema", "get", "asof", "demo")
+    every += ("aggregate", "export", "retention", "serve", "latency", "exposures", "arrivals")
+    for command in (*every, "load-exposures"):
         code, out = invoke(command, "--help")
         assert code == 0, command
         assert "Usage" in out, command

@@ -6,8 +6,8 @@ the mount, dome, weather, seeing, camera events, exposures) for an hour by
 default, loads it as one import with a progress bar, and shows what a user
 asks first: what was loaded, the time span, and example queries with their
 answers and timings (:mod:`openefd.cli.demo_queries`). Exposures and image
-arrivals are written beside the store as Parquet files until the exposure
-registry exists.
+arrivals go into the store's exposure registry (``openefd latency DAY_OBS``
+reports on them) and beside the store as Parquet files (``sim/``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from openefd.cli.common import StoreOption, console, guarded, settings_for
 from openefd.cli.demo_queries import show_queries, show_summary
 from openefd.errors import ConfigurationError
+from openefd.ingest.exposure_loader import load_exposures
 from openefd.ingest.writer import TopicBatch, Writer
 from openefd.schema.loader import load_schemas
 from openefd.settings import SchemaMode
@@ -91,9 +92,15 @@ def demo(
             f"simulated and loaded {values:,} values in {elapsed:.1f} s "
             f"({values / max(elapsed, 1e-9) / 1e6:.1f} M values/s) → {settings.store}"
         )
-        extra = _write_side_tables(sim, settings.store)
+        extra = _write_side_tables(sim, st)
         show_summary(st, extra)
         show_queries(st, sim.exposures(), start_tai_ns, span_h)
+        days = sorted({int(d) for d in sim.exposures()["day_obs"]})
+        if days:
+            console.print(
+                f"image latency of the night: openefd latency {days[0]} --store {settings.store}",
+                highlight=False,
+            )
 
 
 def _values(table: pa.Table) -> int:
@@ -129,12 +136,14 @@ def _load(st: Store, sim: NightSimulator, span_h: float, start_tai_ns: int) -> t
     return values, time.perf_counter() - t0
 
 
-def _write_side_tables(sim: NightSimulator, store_dir: Path) -> dict[str, int]:
-    """Exposures and image arrivals as Parquet files beside the store."""
-    out = store_dir / "sim"
+def _write_side_tables(sim: NightSimulator, st: Store) -> dict[str, int]:
+    """Exposures and image arrivals into the exposure registry, and as Parquet files
+    beside the store."""
+    out = st.path / "sim"
     out.mkdir(parents=True, exist_ok=True)
     exposures = sim.exposures()
     arrivals = sim.arrivals()
     exposures.to_parquet(out / "exposures.parquet")
     arrivals.to_parquet(out / "arrivals.parquet")
+    load_exposures(st, exposures, arrivals)
     return {"exposures": len(exposures), "image arrivals": len(arrivals)}

@@ -6,7 +6,16 @@ from typing import Annotated
 
 import typer
 
-from openefd.cli import demo_cmd, query_cmds, serve_cmd, sim_cmd, store_cmds, tier_cmds, token_cmds
+from openefd.cli import (
+    demo_cmd,
+    latency_cmd,
+    query_cmds,
+    serve_cmd,
+    sim_cmd,
+    store_cmds,
+    tier_cmds,
+    token_cmds,
+)
 from openefd.settings import settings_markdown
 
 __all__ = ["app", "main"]
@@ -37,6 +46,10 @@ app.command()(demo_cmd.demo)
 app.command()(sim_cmd.simulate)
 app.command()(tier_cmds.export)
 app.command()(tier_cmds.retention)
+app.command("load-exposures")(latency_cmd.load_exposures)
+app.command()(latency_cmd.exposures)
+app.command()(latency_cmd.arrivals)
+app.command()(latency_cmd.latency)
 app.command()(serve_cmd.serve)
 app.add_typer(token_cmds.app, name="token")
 
