@@ -10,10 +10,7 @@ writes the ``write`` scope.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated
 
@@ -31,6 +28,7 @@ from openefd.ingest._lp_values import precision_multiplier
 from openefd.ingest.writer import WriteResult
 from openefd.server.deps import get_state, require
 from openefd.server.state import Principal, Scope, ServerState
+from openefd.store.deadlines import watch
 
 __all__ = ["router"]
 
@@ -63,73 +61,14 @@ def _client(request: Request) -> tuple[EfdClientSync, ServerState]:
     return EfdClientSync.from_store(state.store), state
 
 
-class _Deadlines:
-    """One thread that interrupts the DuckDB cursor of a query past its deadline.
-
-    (A timer thread per request would cost a thread start on every call.) The
-    thread is woken only when a deadline comes before its next wake-up, which
-    with one timeout for all queries is almost never. An interrupt happens
-    under the lock, so never after ``watch`` has ended.
-    """
-
-    def __init__(self) -> None:
-        self._wake = threading.Condition()
-        self._active: dict[int, tuple[float, duckdb.DuckDBPyConnection, list[bool]]] = {}
-        self._thread: threading.Thread | None = None
-        self._next_wake: float | None = None  # monotonic time; None: sleeping until notified
-
-    @contextmanager
-    def watch(self, cursor: duckdb.DuckDBPyConnection, timeout_s: float) -> Iterator[list[bool]]:
-        """While the block runs, ``cursor`` is interrupted after ``timeout_s``; the list
-        yielded holds True then."""
-        expired = [False]
-        key = id(expired)
-        with self._wake:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="openefd-query-deadlines", daemon=True
-                )
-                self._thread.start()
-            deadline = time.monotonic() + timeout_s
-            self._active[key] = (deadline, cursor, expired)
-            if self._next_wake is None or deadline < self._next_wake:
-                self._next_wake = deadline
-                self._wake.notify()
-        try:
-            yield expired
-        finally:
-            with self._wake:
-                self._active.pop(key, None)
-
-    def _run(self) -> None:
-        with self._wake:
-            while True:
-                self._wake.wait(self._interrupt_expired())
-
-    def _interrupt_expired(self) -> float | None:
-        """Interrupt the queries past their deadline; seconds to the next one (None: none)."""
-        now = time.monotonic()
-        for key, (deadline, cursor, expired) in list(self._active.items()):
-            if deadline <= now:
-                expired[0] = True
-                cursor.interrupt()
-                del self._active[key]
-        nearest = min((d for d, _, _ in self._active.values()), default=None)
-        self._next_wake = nearest
-        return None if nearest is None else nearest - now
-
-
-_DEADLINES = _Deadlines()
-
-
 def _answer(state: ServerState, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     """``compute()`` on this thread's cursor, interrupted after ``query_timeout_s``."""
     timeout_s = state.settings.query_timeout_s
-    with _DEADLINES.watch(state.store.cursor(), timeout_s) as expired:
+    with watch(state.store.cursor(), timeout_s) as deadline:
         try:
             return compute()
         except duckdb.InterruptException as exc:
-            if not expired[0]:
+            if not deadline.expired:
                 raise
             raise LimitExceededError(
                 f"query timeout: the query ran longer than {timeout_s:g} s "

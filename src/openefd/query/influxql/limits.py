@@ -2,20 +2,20 @@
 
 The budgets are shared by all statements of the call (``max_points``
 values, time included, and ``max_series`` series, as the settings
-describe a query's limits). The timeout is a :class:`threading.Timer` that
-interrupts the DuckDB cursor the statements run on; it can never fire after
+describe a query's limits). The timeout interrupts the DuckDB cursor the
+statements run on (:mod:`openefd.store.deadlines`); it can never fire after
 :meth:`Watchdog.close`, so a later query on the same cursor is safe.
 """
 
 from __future__ import annotations
 
-import threading
 from types import TracebackType
 
 import duckdb
 
 from openefd.errors import LimitExceededError
 from openefd.query.influxql.results import QueryLimits, Series
+from openefd.store.deadlines import watch
 
 __all__ = ["Budget", "Watchdog"]
 
@@ -67,28 +67,19 @@ class Budget:
 
 
 class Watchdog:
-    """Interrupts ``cursor`` once ``timeout_s`` have passed, until closed."""
+    """The call's deadline: the cursor is interrupted once ``timeout_s`` have passed."""
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection, timeout_s: float) -> None:
         self.timeout_s = timeout_s
-        self.expired = False
-        self._cursor = cursor
-        self._lock = threading.Lock()
-        self._active = True
-        self._timer = threading.Timer(timeout_s, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+        self._watch = watch(cursor, timeout_s)
+        self._deadline = self._watch.__enter__()
 
-    def _fire(self) -> None:
-        with self._lock:
-            if self._active:
-                self.expired = True
-                self._cursor.interrupt()
+    @property
+    def expired(self) -> bool:
+        return self._deadline.expired
 
     def close(self) -> None:
-        with self._lock:
-            self._active = False
-        self._timer.cancel()
+        self._watch.__exit__(None, None, None)
 
     def message(self) -> str:
         return (
