@@ -363,17 +363,17 @@ def test_https_with_a_ca_bundle(tmp_path: Path, template_store: Path) -> None:
 
 
 def test_a_query_past_its_deadline_is_interrupted() -> None:
-    from openefd.server.native_api import _DEADLINES
+    from openefd.store.deadlines import watch
 
     con = duckdb.connect()
     try:
-        with _DEADLINES.watch(con, 0.05) as expired, pytest.raises(duckdb.InterruptException):
+        with watch(con, 0.05) as deadline, pytest.raises(duckdb.InterruptException):
             con.execute("SELECT sum(range) FROM range(10000000000000)").fetchall()
-        assert expired == [True]
-        with _DEADLINES.watch(con, 0.05) as expired:
+        assert deadline.expired
+        with watch(con, 0.05) as deadline:
             assert con.execute("SELECT 42").fetchall() == [(42,)]
         time.sleep(0.1)  # the deadline passes after the watch ended: nothing is interrupted
-        assert expired == [False]
+        assert not deadline.expired
         assert con.execute("SELECT 43").fetchall() == [(43,)]
     finally:
         con.close()
