@@ -145,9 +145,7 @@ def _from_table(
     return _frame(times, columns, req.time_scale)
 
 
-def event_seconds(
-    store: Store, req: RowSelect, items: Sequence[str] | None = None
-) -> pa.Table:
+def event_seconds(store: Store, req: RowSelect, items: Sequence[str] | None = None) -> pa.Table:
     """The 1-second view of an event topic over ``req``'s range: ``time_tai_ns``,
     ``items`` (SQL on the topic's columns; all columns if None), ``repeats`` and
     ``last_tai_ns``, ordered by time per ``req``. A message counts in its second;
