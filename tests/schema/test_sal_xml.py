@@ -19,7 +19,9 @@ from openefd.schema import (
     load_sal_xml,
 )
 
-SAL_INTERFACES = Path(__file__).resolve().parents[3] / "shared" / "ts_xml" / "sal_interfaces"
+SAL_INTERFACES = (
+    Path(__file__).resolve().parents[3] / "shared" / "ts_xml" / "sal_interfaces"
+).resolve()
 ACKCMD_FIELDS = ["ack", "error", "result", "identity", "origin", "cmdtype", "timeout"]
 
 
