@@ -8,6 +8,7 @@ import typer
 
 from openefd.cli import (
     demo_cmd,
+    import_cmds,
     latency_cmd,
     query_cmds,
     serve_cmd,
@@ -47,6 +48,8 @@ app.command()(sim_cmd.simulate)
 app.command()(tier_cmds.export)
 app.command()(tier_cmds.retention)
 app.command("load-exposures")(latency_cmd.load_exposures)
+app.command("import-butler")(import_cmds.import_butler)
+app.command("import-s3")(import_cmds.import_s3)
 app.command()(latency_cmd.exposures)
 app.command()(latency_cmd.arrivals)
 app.command()(latency_cmd.latency)
