@@ -1,10 +1,12 @@
-"""``openefd import-butler`` and ``import-s3``: a night's exposures, ingest and arrival times.
+"""``openefd import-butler``, ``import-s3``, ``import-events``: a night's exposures and times.
 
 ``import-butler REPO --day-obs D`` reads the butler repository's exposure
 records and raw datasets (:mod:`openefd.ingest.butler_import`);
 ``import-s3 BUCKET --day-obs D`` lists the night's raw objects
-(:mod:`openefd.ingest.s3_arrivals`). Both write into the exposure registry,
-each only the columns it knows, and can be run again at no cost.
+(:mod:`openefd.ingest.s3_arrivals`); ``import-events D`` derives the
+night's exposures and OODS ingests from the camera's events already in the
+store (:mod:`openefd.analysis.camera_events`). Each writes into the exposure
+registry only the columns it knows, and can be run again at no cost.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from openefd.store.duckdb_store import Store
 from openefd.store.exposure_tables import UpsertCounts
 from openefd.store.exposures import parse_day_obs
 
-__all__ = ["import_butler", "import_s3"]
+__all__ = ["import_butler", "import_events", "import_s3"]
 
 DayObsOption = Annotated[
     str | None, typer.Option("--day-obs", help="Observing day, YYYYMMDD or YYYY-MM-DD.")
@@ -115,3 +117,22 @@ def import_s3(
     if result.arrivals == UpsertCounts():
         prefix = prefix_template.format(instrument=instrument, day_obs=day)
         console.print(f"[yellow]no raw images[/yellow] under s3://{bucket}/{prefix}")
+
+
+@guarded
+def import_events(
+    day_obs: Annotated[str, typer.Argument(help="Observing day, YYYYMMDD or YYYY-MM-DD.")],
+    instrument: InstrumentOption = "LSSTCam",
+    store: StoreOption = None,
+) -> None:
+    """A night's exposures and per-detector OODS ingests, from camera events in the store."""
+    from openefd.analysis.camera_events import import_camera_events
+
+    settings = settings_for(store)
+    with _counting("events read"), Store(settings.store, settings=settings) as st:
+        got = import_camera_events(st, parse_day_obs(day_obs), instrument=instrument)
+    _report(got.load)
+    console.print(
+        f"from events: {got.images:,} images, {got.detector_files:,} detector files ingested"
+        f", {got.failed_ingests:,} failed ingests, {got.unknown_detectors:,} unknown detectors"
+    )

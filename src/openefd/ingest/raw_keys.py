@@ -26,7 +26,7 @@ from functools import cache
 
 from openefd.sim.detectors import lsstcam_detectors
 
-__all__ = ["RAW_KEY_PATTERN", "RawKey", "parse_raw_key"]
+__all__ = ["RAW_KEY_PATTERN", "RawKey", "detector_id", "parse_raw_key"]
 
 RAW_KEY_PATTERN = re.compile(
     r"^(?P<instrument>[A-Za-z0-9]+)/(?P<folder_day>\d{8})/"
@@ -50,6 +50,11 @@ class RawKey:
 @cache
 def _detector_ids() -> dict[str, int]:
     return {d.name: d.id for d in lsstcam_detectors()}
+
+
+def detector_id(name: str) -> int | None:
+    """LSSTCam's id of a detector named like ``R22_S11``; None for an unknown name."""
+    return _detector_ids().get(name)
 
 
 def parse_raw_key(key: str) -> RawKey | None:
