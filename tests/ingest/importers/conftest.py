@@ -176,12 +176,117 @@ def _set_ingest_dates(butler: Any, ids: list[Any], tai_ns: list[int]) -> None:
         )
 
 
-@pytest.fixture
-def butler_repo(tmp_path: Path, night: Night) -> str:
-    from lsst.daf.butler import Butler
+def _postgres_bin() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        raise RuntimeError(
+            "PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin); run "
+            "scripts/setup-compat, which installs the Debian package postgresql"
+        )
+    return found[-1].parent
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A private PostgreSQL server (Debian's binaries) on 127.0.0.1, for butler registries.
+
+    PostgreSQL refuses to run as root: the cluster belongs to the user
+    ``postgres`` (made by the Debian package) or ``nobody`` when tests run as root.
+    """
+    import getpass
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+
+    bindir = _postgres_bin()
+    # Outside pytest's root-only temporary folders: the server's user must reach it.
+    home = Path(tempfile.mkdtemp(prefix="openefd-test-pg-"))
+    home.chmod(0o777)
+    data = home / "data"
+    as_user: list[str] = []
+    user = getpass.getuser()
+    if os.geteuid() == 0:
+        user = "postgres" if shutil.which("runuser") and _has_user("postgres") else "nobody"
+        as_user = ["runuser", "-u", user, "--"]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    subprocess.run(
+        [*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", user],
+        check=True,
+        capture_output=True,
+    )
+    log = data.parent / "pg.log"
+    opts = f"-h 127.0.0.1 -p {port} -k {data.parent} -F"
+    subprocess.run(
+        [
+            *as_user,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            opts,
+            "-l",
+            str(log),
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    # The butler's PostgreSQL registry needs btree_gist (Debian ships it with the server).
+    subprocess.run(
+        [
+            *as_user,
+            str(bindir / "psql") if (bindir / "psql").exists() else "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            user,
+            "-d",
+            "postgres",
+            "-c",
+            "CREATE EXTENSION IF NOT EXISTS btree_gist",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql://{user}@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _has_user(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def butler_repo(request: pytest.FixtureRequest, tmp_path: Path, night: Night) -> str:
+    """A butler repository with the night's records: SQLite registry, or PostgreSQL."""
+    from lsst.daf.butler import Butler, Config
 
     root = str(tmp_path / "repo")
-    Butler.makeRepo(root)
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+        namespace = f"repo_{abs(hash(str(tmp_path))) % 10**9}"
+        Butler.makeRepo(root, config=Config({"registry": {"db": url, "namespace": namespace}}))
+    else:
+        Butler.makeRepo(root)
     butler = Butler.from_config(root, writeable=True)
     try:
         fill_butler(butler, night)
