@@ -6,7 +6,9 @@ same DataFrame (index, columns, dtypes, values: ``assert_frame_equal``), the
 same list, or the same error class with the same message — and each case
 also asserts facts about its result, so the in-process flavour is checked
 too. The HTTP flavours talk to a real uvicorn server on 127.0.0.1 serving the
-very store the in-process client reads.
+very store the in-process client reads. The store also holds a simulated
+quarter hour of exposures and image arrivals (day_obs 20240501, seed 1) for
+the exposure registry's methods and the latency report.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pyarrow as pa
 import pytest
 from astropy.time import Time, TimeDelta
 
+from openefd.analysis.latency import LatencyReport
 from openefd.client import EfdClient, EfdClientSync, RemoteEfdClientSync
 from openefd.errors import (
     ConfigurationError,
@@ -35,6 +38,7 @@ from openefd.errors import (
     UnknownFieldError,
     UnknownTopicError,
 )
+from openefd.ingest.exposure_loader import load_exposures
 from openefd.ingest.writer import WriteResult
 from openefd.sample import sample_topics
 from openefd.server.app import create_app
@@ -42,7 +46,9 @@ from openefd.server.runner import serve_in_thread
 from openefd.server.state import ServerState
 from openefd.server.tokens import TokenBook
 from openefd.settings import SchemaMode, Settings
+from openefd.sim import NightSimulator, Profile, SimConfig
 from openefd.store.duckdb_store import Store
+from openefd.store.exposures import exposures as stored_exposures
 
 AZ = "lsst.sal.MTMount.azimuth"
 EL = "lsst.sal.MTMount.elevation"
@@ -54,6 +60,9 @@ START = Time("2024-05-01T03:10:00", scale="utc")
 SEC = TimeDelta(1, format="sec")
 PACKED_T0 = 1714532437.0  # TAI unix s: 2024-05-01T03:00:00 UTC
 FLAVOURS = ["in-process", "in-process-async", "http", "http-async"]
+DAY = 20240501  # the simulated quarter hour from 2024-05-01T23:30Z: 27 exposures
+FIRST_BIAS = 2024050100001  # an empty timespan at 2024-05-01T23:30:45 UTC
+SCIENCE = [2024050100011 + i for i in range(17)]
 
 
 class AsyncAdapter:
@@ -78,8 +87,11 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, template_store: Path) -> Iterator[Served]:
-    """The sample night and a packed topic in a store, served on 127.0.0.1."""
+def served(
+    tmp_path_factory: pytest.TempPathFactory, template_store: Path, sal_xml_dir: Path
+) -> Iterator[Served]:
+    """The sample night, a packed topic and a simulated quarter hour's exposures and image
+    arrivals in a store, served on 127.0.0.1."""
     path = tmp_path_factory.mktemp("contract") / "store"
     shutil.copytree(template_store, path)
     settings = Settings(store=path, schema_mode=SchemaMode.STRICT)
@@ -99,6 +111,10 @@ def served(tmp_path_factory: pytest.TempPathFactory, template_store: Path) -> It
             }
         ),
     )
+    sim = NightSimulator(
+        SimConfig(sal_xml_dir, "2024-05-01T23:30:00Z", hours=0.25, seed=1, profile=Profile.DEMO)
+    )
+    load_exposures(store, sim.exposures(), sim.arrivals())
     try:
         state = ServerState(store, settings, TokenBook.for_store(path))  # no tokens: open
         with serve_in_thread(create_app(state)) as server:
@@ -133,7 +149,10 @@ def efd(request: pytest.FixtureRequest, served: Served) -> Iterator[Any]:
 def assert_same(got: Any, want: Any) -> None:
     """Results equal in every respect a caller can see."""
     assert type(got) is type(want)
-    if isinstance(want, pd.DataFrame):
+    if isinstance(want, LatencyReport):
+        for name in LatencyReport.__dataclass_fields__:
+            assert_same(getattr(got, name), getattr(want, name))
+    elif isinstance(want, pd.DataFrame):
         pd.testing.assert_frame_equal(got, want, check_exact=True)
         assert list(got.dtypes) == list(want.dtypes)
         assert type(got.index) is type(want.index) and got.index.name == want.index.name
@@ -182,6 +201,39 @@ def _schema_check(frame: Any) -> None:
     assert row["is_array"] and row["units"] == "deg_C" and str(row["aunits"]) == "deg_C"
     assert frame["description"].dtype == object and frame["aunits"].dtype == object
     assert frame["units"].map(type).isin([str, type(None)]).all()
+
+
+def _ids(frame: Any) -> list[int]:
+    return [int(i) for i in frame["exposure_id"]]
+
+
+def _registry_check(rows: int, ids: list[int] | None = None) -> Callable[[Any], None]:
+    """A registry frame: default index, nullable integer times, ``rows`` rows."""
+
+    def check(frame: Any) -> None:
+        assert isinstance(frame, pd.DataFrame) and len(frame) == rows
+        assert isinstance(frame.index, pd.RangeIndex)
+        assert str(frame["exposure_id"].dtype) == "Int64"
+        if "timespan_begin_tai_ns" in frame.columns:
+            assert str(frame["timespan_end_tai_ns"].dtype) == "Int64"
+        if ids is not None:
+            assert _ids(frame) == ids
+
+    return check
+
+
+def _report_check(
+    exposures: int, images: int, slow: list[str], day_obs: int = DAY, **options: Any
+) -> Callable[[Any], None]:
+    def check(report: Any) -> None:
+        assert isinstance(report, LatencyReport) and report.day_obs == day_obs
+        assert (report.counts["exposures"], report.counts["images"]) == (exposures, images)
+        assert len(report.per_image) == images and len(report.per_exposure) == exposures
+        assert report.slow_detectors == slow
+        for name, value in options.items():
+            assert getattr(report.options, name) == value, name
+
+    return check
 
 
 _LP = "lsst.sal.MTMount.azimuth actualPosition=1.5,private_seqNum=1i 1714532400000\n"
@@ -638,6 +690,218 @@ CASES = [
         raises=QueryError,
         match="CSC.topic.field",
     ),
+    # --- the exposure registry: exposures
+    Case("exposures-day", lambda c: c.get_exposures(DAY), _registry_check(27)),
+    Case(
+        "exposures-iso-day-science",
+        lambda c: c.get_exposures("2024-05-01", observation_types=["science"]),
+        _registry_check(17, SCIENCE),
+    ),
+    Case(
+        "exposures-one-type-alone",
+        lambda c: c.get_exposures(observation_types="bias"),
+        _registry_check(5, [FIRST_BIAS + i for i in range(5)]),
+    ),
+    Case(
+        "exposures-begin-end",
+        lambda c: c.get_exposures(
+            begin=Time("2024-05-01T23:40:00", scale="utc"),
+            end=dt.datetime(2024, 5, 1, 23, 41, tzinfo=dt.UTC),
+        ),
+        _registry_check(1, [2024050100022]),
+    ),
+    Case(
+        "exposures-begin-only-tai",
+        lambda c: c.get_exposures(DAY, begin=Time("2024-05-01T23:44:00", scale="utc").tai),
+        _registry_check(1, [2024050100027]),
+    ),
+    Case(
+        "exposures-ids-instrument",
+        lambda c: c.get_exposures(
+            instrument="LSSTCam", exposure_ids=(np.int64(2024050100027), 2024050100011)
+        ),
+        _registry_check(2, [2024050100011, 2024050100027]),
+    ),
+    Case(
+        "exposures-other-instrument",
+        lambda c: c.get_exposures(DAY, instrument="LATISS"),
+        _registry_check(0),
+    ),
+    Case("exposures-other-night", lambda c: c.get_exposures("20240502"), _registry_check(0)),
+    Case(
+        "exposures-day-obs-not-a-date",
+        lambda c: c.get_exposures("2024-13-01"),
+        raises=QueryError,
+        match="not a valid date",
+    ),
+    Case(
+        "exposures-day-obs-garbage",
+        lambda c: c.get_exposures("yesterday"),
+        raises=QueryError,
+        match="give YYYYMMDD or YYYY-MM-DD",
+    ),
+    Case(
+        "exposures-naive-begin",
+        lambda c: c.get_exposures(begin=dt.datetime(2024, 5, 1)),
+        raises=TimeValueError,
+        match="begin: naive",
+    ),
+    Case(
+        "exposures-bad-ids",
+        lambda c: c.get_exposures(exposure_ids=["2024050100011"]),
+        raises=QueryError,
+        match="whole numbers",
+    ),
+    Case(
+        "exposures-id-over-bigint",
+        lambda c: c.get_exposures(exposure_ids=[2**70]),
+        raises=QueryError,
+        match="whole numbers",
+    ),
+    Case(
+        "exposures-after-2262",
+        lambda c: c.get_exposures(end=Time("2300-01-01T00:00:00", scale="tai")),
+        raises=TimeValueError,
+        match="end: times after 2262-04-11",
+    ),
+    Case(
+        "exposures-bad-instrument",
+        lambda c: c.get_exposures(instrument=1),
+        raises=QueryError,
+        match="instrument",
+    ),
+    # --- exposures overlapping a time range: half-open
+    Case(
+        "overlapping-bias-instant",
+        lambda c: c.get_exposures_overlapping("2024-05-01T23:30:45", "2024-05-01T23:30:46"),
+        _registry_check(1, [FIRST_BIAS]),
+    ),
+    Case(
+        "overlapping-end-excluded",
+        lambda c: c.get_exposures_overlapping("2024-05-01T23:30:40", "2024-05-01T23:30:45"),
+        _registry_check(0),
+    ),
+    Case(
+        "overlapping-duration",
+        lambda c: c.get_exposures_overlapping(
+            Time("2024-05-01T23:31:00", scale="utc"), TimeDelta(60, format="sec")
+        ),
+        _registry_check(2, [2024050100006, 2024050100007]),
+    ),
+    Case(
+        "overlapping-timestamps-instrument",
+        lambda c: c.get_exposures_overlapping(
+            _utc("2024-05-01T23:40:00"), pd.Timedelta(minutes=1), instrument="LSSTCam"
+        ),
+        _registry_check(1, [2024050100022]),
+    ),
+    Case(
+        "overlapping-reversed",
+        lambda c: c.get_exposures_overlapping("2024-05-01T23:41:00", "2024-05-01T23:40:00"),
+        raises=QueryError,
+        match="end is before begin",
+    ),
+    Case(
+        "overlapping-bad-time",
+        lambda c: c.get_exposures_overlapping(1714606282, "2024-05-01T23:40:00"),
+        raises=TimeValueError,
+        match="begin: unsupported time value",
+    ),
+    # --- image arrivals
+    Case(
+        "arrivals-day",
+        lambda c: c.get_image_arrivals(DAY),
+        lambda r: (
+            len(r) == 5550 and int(r["resend"].sum()) == 15 and r["resend"].dtype == "boolean"
+        ),
+    ),
+    Case(
+        "arrivals-first-delivery",
+        lambda c: c.get_image_arrivals("2024-05-01", first_delivery_only=True),
+        lambda r: len(r) == 27 * 205 and not r["resend"].any(),
+    ),
+    Case(
+        "arrivals-detectors-by-name-and-id",
+        lambda c: c.get_image_arrivals(exposure_ids=[FIRST_BIAS], detectors=["R30_S22", 94]),
+        lambda r: (
+            r["detector_name"].tolist() == ["R22_S11", "R30_S22", "R30_S22"]
+            and r["delivery"].tolist() == [0, 0, 1]
+        ),
+    ),
+    Case(
+        "arrivals-one-detector-digits",
+        lambda c: c.get_image_arrivals(DAY, detectors="94", instrument="LSSTCam"),
+        lambda r: len(r) == 27 and set(r["detector_name"]) == {"R22_S11"},
+    ),
+    Case(
+        "arrivals-bad-detector",
+        lambda c: c.get_image_arrivals(detectors=[1.5]),
+        raises=QueryError,
+        match="detectors must be ids",
+    ),
+    Case(
+        "arrivals-detector-over-integer",
+        lambda c: c.get_image_arrivals(detectors=[2**40]),
+        raises=QueryError,
+        match="detectors must be ids",
+    ),
+    Case(
+        "arrivals-bad-day-obs",
+        lambda c: c.get_image_arrivals("2024-02-30"),
+        raises=QueryError,
+        match="not a valid date",
+    ),
+    # --- the night's latency report
+    Case(
+        "latency-night",
+        lambda c: c.night_latency(DAY),
+        _report_check(27, 27 * 205, ["R03_S12"], transfer_target_s=7.0, cadence_target_s=34.0),
+    ),
+    Case(
+        "latency-subset",
+        lambda c: c.night_latency(
+            "2024-05-01",
+            instrument="LSSTCam",
+            transfer_target_s=10,
+            cadence_target_s=40.5,
+            science_only=True,
+            exposure_ids=[*SCIENCE[:3], FIRST_BIAS],
+            detectors=["R22_S11", "R03_S12", 0],
+        ),
+        _report_check(
+            3,
+            9,
+            ["R03_S12"],
+            transfer_target_s=10.0,
+            cadence_target_s=40.5,
+            science_only=True,
+            exposure_ids=(*SCIENCE[:3], FIRST_BIAS),
+            detectors=("R22_S11", "R03_S12", 0),
+        ),
+    ),
+    Case(
+        "latency-empty-night",
+        lambda c: c.night_latency(20240502),
+        _report_check(0, 0, [], 20240502),
+    ),
+    Case(
+        "latency-bad-target",
+        lambda c: c.night_latency(DAY, transfer_target_s=0),
+        raises=QueryError,
+        match="transfer_target_s must be a positive number",
+    ),
+    Case(
+        "latency-nan-cadence",
+        lambda c: c.night_latency(DAY, cadence_target_s=float("nan")),
+        raises=QueryError,
+        match="cadence_target_s must be a positive number",
+    ),
+    Case(
+        "latency-bad-day-obs",
+        lambda c: c.night_latency("2024/05/01"),
+        raises=QueryError,
+        match="is not a date",
+    ),
     # --- write errors (nothing is written)
     Case(
         "write-naive-index",
@@ -741,6 +1005,12 @@ def test_every_public_method_is_covered() -> None:
     }
     canonical = {"select_range_tai", "select_asof_tai", "select_top_n_tai", "select_packed_tai"}
     canonical |= {"schema_frame", "write_table", "from_store", "close"}
+    canonical |= {
+        "exposures_frame",
+        "exposures_overlapping_tai",
+        "image_arrivals_frame",
+        "night_latency_report",
+    }
 
     class Recorder:
         def __init__(self) -> None:
@@ -754,6 +1024,25 @@ def test_every_public_method_is_covered() -> None:
     for case in CASES:
         case.call(recorder)
     assert public - canonical <= recorder.called
+
+
+@pytest.mark.parametrize(
+    ("begin", "end", "rows"),
+    [
+        ("2024-05-01T23:30:45", None, 27),  # from the first bias's instant
+        (None, "2024-05-01T23:30:45", 0),  # up to it, excluded
+        ("2024-05-01T23:30:59", "2024-05-01T23:31:00", 1),  # inside a dark
+        ("2024-05-01T23:40:00", "2024-05-01T23:49:00", 6),
+    ],
+)
+def test_exposures_time_filter_is_the_stores(
+    reference: EfdClientSync, begin: str | None, end: str | None, rows: int
+) -> None:
+    """The client's TAI ns range filter gives what the store's SQL gives for the same times."""
+    got = reference.get_exposures(DAY, begin=begin, end=end)
+    want = stored_exposures(reference.store, day_obs=DAY, begin=begin, end=end)
+    assert_same(got, want)
+    assert len(got) == rows
 
 
 # --- writes: each flavour writes its own rows, read back through the others

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import pandas as pd
 
+from openefd.analysis.latency import LatencyReport
 from openefd.client.arguments import DEFAULT_TIMEOUT_S
 from openefd.client.sync_client import EfdClientSync
 from openefd.ingest.writer import TableData, WriteResult
@@ -206,3 +207,70 @@ class EfdClient:
 
     async def write_line_protocol(self, text: str, precision: str = "ns") -> WriteResult:
         return await asyncio.to_thread(self._sync.write_line_protocol, text, precision)
+
+    async def get_exposures(
+        self,
+        day_obs: int | str | None = None,
+        *,
+        begin: Any = None,
+        end: Any = None,
+        instrument: str | None = None,
+        exposure_ids: Iterable[int] | None = None,
+        observation_types: Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        return await asyncio.to_thread(
+            self._sync.get_exposures,
+            day_obs,
+            begin=begin,
+            end=end,
+            instrument=instrument,
+            exposure_ids=exposure_ids,
+            observation_types=observation_types,
+        )
+
+    async def get_exposures_overlapping(
+        self, begin: Any, end: Any, *, instrument: str | None = None
+    ) -> pd.DataFrame:
+        return await asyncio.to_thread(
+            self._sync.get_exposures_overlapping, begin, end, instrument=instrument
+        )
+
+    async def get_image_arrivals(
+        self,
+        day_obs: int | str | None = None,
+        *,
+        instrument: str | None = None,
+        exposure_ids: Iterable[int] | None = None,
+        detectors: Iterable[int | str] | None = None,
+        first_delivery_only: bool = False,
+    ) -> pd.DataFrame:
+        return await asyncio.to_thread(
+            self._sync.get_image_arrivals,
+            day_obs,
+            instrument=instrument,
+            exposure_ids=exposure_ids,
+            detectors=detectors,
+            first_delivery_only=first_delivery_only,
+        )
+
+    async def night_latency(
+        self,
+        day_obs: int | str,
+        *,
+        instrument: str | None = None,
+        transfer_target_s: float | None = None,
+        cadence_target_s: float | None = None,
+        science_only: bool = False,
+        exposure_ids: Iterable[int] | None = None,
+        detectors: Iterable[int | str] | None = None,
+    ) -> LatencyReport:
+        return await asyncio.to_thread(
+            self._sync.night_latency,
+            day_obs,
+            instrument=instrument,
+            transfer_target_s=transfer_target_s,
+            cadence_target_s=cadence_target_s,
+            science_only=science_only,
+            exposure_ids=exposure_ids,
+            detectors=detectors,
+        )

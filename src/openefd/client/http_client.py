@@ -31,6 +31,7 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel
 
+from openefd.analysis.latency import LatencyReport
 from openefd.client import wire
 from openefd.client.arguments import DEFAULT_TIMEOUT_S, server_url
 from openefd.client.sync_client import EfdClientSync
@@ -318,6 +319,79 @@ class RemoteEfdClientSync(EfdClientSync):
             use_old_csc_indexing=use_old_csc_indexing,
         )
         return self._frame(f"/topics/{_quoted(topic_name)}/packed", body)
+
+    def exposures_frame(
+        self,
+        *,
+        day_obs: int | None = None,
+        begin_tai_ns: int | None = None,
+        end_tai_ns: int | None = None,
+        instrument: str | None = None,
+        exposure_ids: list[int] | None = None,
+        observation_types: list[str] | None = None,
+    ) -> pd.DataFrame:
+        body = wire.ExposuresBody(
+            day_obs=day_obs,
+            begin=begin_tai_ns,
+            end=end_tai_ns,
+            instrument=instrument,
+            exposure_ids=exposure_ids,
+            observation_types=observation_types,
+        )
+        return self._frame("/exposures", body)
+
+    def exposures_overlapping_tai(
+        self, begin_tai_ns: int, end_tai_ns: int, *, instrument: str | None = None
+    ) -> pd.DataFrame:
+        body = wire.OverlapBody(begin=begin_tai_ns, end=end_tai_ns, instrument=instrument)
+        return self._frame("/exposures/overlapping", body)
+
+    def image_arrivals_frame(
+        self,
+        *,
+        day_obs: int | None = None,
+        instrument: str | None = None,
+        exposure_ids: list[int] | None = None,
+        detectors: list[int | str] | None = None,
+        first_delivery_only: bool = False,
+    ) -> pd.DataFrame:
+        body = wire.ArrivalsBody(
+            day_obs=day_obs,
+            instrument=instrument,
+            exposure_ids=exposure_ids,
+            detectors=detectors,
+            first_delivery_only=first_delivery_only,
+        )
+        return self._frame("/arrivals", body)
+
+    def night_latency_report(
+        self,
+        day_obs: int,
+        *,
+        instrument: str | None = None,
+        transfer_target_s: float | None = None,
+        cadence_target_s: float | None = None,
+        science_only: bool = False,
+        exposure_ids: list[int] | None = None,
+        detectors: list[int | str] | None = None,
+    ) -> LatencyReport:
+        body = wire.LatencyBody(
+            day_obs=day_obs,
+            instrument=instrument,
+            transfer_target_s=transfer_target_s,
+            cadence_target_s=cadence_target_s,
+            science_only=science_only,
+            exposure_ids=exposure_ids,
+            detectors=detectors,
+        )
+        data = self._request(
+            "POST",
+            "/latency",
+            content=body.model_dump_json().encode(),
+            content_type=wire.JSON,
+            accept=wire.ARROW_STREAM,
+        )
+        return wire.report_from_arrow(data)
 
     def write_table(
         self, topic: str, table: pa.Table, utc_ns: npt.NDArray[np.int64] | None = None

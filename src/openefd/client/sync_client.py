@@ -20,7 +20,9 @@ Two layers: the public methods read the users' arguments (times of every
 form become canonical TAI ns, field lists are normalized, argument errors are
 raised) and call the canonical layer (``select_range_tai``,
 ``select_asof_tai``, ``select_top_n_tai``, ``select_packed_tai``,
-``schema_frame``, ``write_table``), which answers from the store. An
+``schema_frame``, ``write_table``, and for the exposure registry
+``exposures_frame``, ``exposures_overlapping_tai``, ``image_arrivals_frame``,
+``night_latency_report``), which answers from the store. An
 ``http(s)://`` location gives a
 :class:`~openefd.client.http_client.RemoteEfdClientSync`, which keeps the
 public layer and answers the canonical one from an ``openefd serve``; the
@@ -50,6 +52,7 @@ from openefd.client.arguments import (
     time_range,
     with_astropy_units,
 )
+from openefd.client.exposure_methods import ExposureMethods
 from openefd.client.packed import unpack
 from openefd.errors import ConfigurationError, QueryError
 from openefd.ingest.lp_batches import write_line_protocol
@@ -84,7 +87,7 @@ def _no_data_message(
     return f"no data for {topic} at {when} (UTC){limit}: no data since {since}"
 
 
-class EfdClientSync:
+class EfdClientSync(ExposureMethods):
     """Blocking EFD client (``lsst_efd_client.EfdClientSync``'s API) on a store or a server.
 
     Parameters

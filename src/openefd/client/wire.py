@@ -11,6 +11,10 @@ Paths (under ``/api/v1``)::
     POST /topics/{topic}/packed           PackedBody -> frame (select_packed_time_series)
     POST /topics/{topic}/rows             Arrow IPC stream or JSON rows -> write result
     POST /write/line-protocol?precision=  line protocol text -> write result
+    POST /exposures                       ExposuresBody -> frame (get_exposures)
+    POST /exposures/overlapping           OverlapBody   -> frame (get_exposures_overlapping)
+    POST /arrivals                        ArrivalsBody  -> frame (get_image_arrivals)
+    POST /latency                         LatencyBody   -> report (night_latency)
 
 Times in request bodies are integers of canonical TAI ns (what the Python
 client sends) or ISO 8601 strings (UTC unless they carry an offset). A frame
@@ -20,6 +24,12 @@ compression) of the DataFrame with its index as the last column, so
 with ``?format=json`` or ``Accept: application/json`` it is JSON
 ``{"columns", "index", "index_name", "data"}`` (rows) with times as ISO
 strings (``Z``-suffixed UTC, or naive TAI when the index is ``time_tai``).
+Frames of the exposure registry keep their nullable ``Int64``/``boolean``
+columns; in JSON a missing value is ``null``. A latency report is one Arrow
+IPC stream of a table with a row per frame of the report (``frame``: its
+name, ``ipc``: the frame as above), its schema metadata
+``openefd.latency_report`` the JSON ``{"day_obs", "instrument", "options",
+"counts"}``; as JSON it is that object with ``"frames": {name: frame}``.
 A write result is JSON ``{"received", "written", "rows_received",
 "rows_written"}``. An error is JSON ``{"error": message, "type": class name}``
 with a 4xx status; ``error_from_response`` turns it back into that
@@ -30,17 +40,18 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import numpy.typing as npt
 import orjson
 import pandas as pd
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from openefd import errors
-from openefd.errors import OpenEfdError, RemoteError
+from openefd.analysis.latency import LatencyOptions, LatencyReport
+from openefd.errors import OpenEfdError, RemoteError, TimeValueError
 from openefd.ingest.writer import WriteResult
 from openefd.timeinput import to_tai_ns
 
@@ -49,7 +60,12 @@ __all__ = [
     "ARROW_STREAM",
     "INDEX_UTC_NS",
     "JSON",
+    "REPORT_FRAMES",
+    "ArrivalsBody",
     "AsofBody",
+    "ExposuresBody",
+    "LatencyBody",
+    "OverlapBody",
     "PackedBody",
     "RangeBody",
     "TopNBody",
@@ -58,6 +74,11 @@ __all__ = [
     "frame_to_arrow",
     "frame_to_json",
     "index_utc_ns",
+    "int64_tai_ns",
+    "nullable_frame_to_json",
+    "report_from_arrow",
+    "report_to_arrow",
+    "report_to_json",
     "table_from_arrow",
     "table_to_arrow",
     "tai_ns_of",
@@ -127,6 +148,64 @@ class PackedBody(_Body):
     ref_timestamp_fmt: str = "unix_tai"
     ref_timestamp_scale: str = "tai"
     use_old_csc_indexing: bool = False
+
+
+DayObs = int | str
+"""An observing day: ``20240501``, ``"20240501"`` or ``"2024-05-01"``."""
+_INT64_MAX = 2**63 - 1
+TaiNs = Annotated[int, Field(ge=-_INT64_MAX - 1, le=_INT64_MAX)]
+"""TAI ns that fit the registry's BIGINT columns."""
+ExposureId = Annotated[int, Field(ge=0, le=_INT64_MAX)]
+DetectorId = Annotated[int, Field(ge=0, le=2**31 - 1)]
+RegistryTime = TaiNs | str
+
+
+class ExposuresBody(_Body):
+    """``get_exposures``: every filter given; ``[begin, end)`` overlaps the timespan."""
+
+    day_obs: DayObs | None = None
+    begin: RegistryTime | None = None
+    end: RegistryTime | None = None
+    instrument: str | None = None
+    exposure_ids: list[ExposureId] | None = None
+    observation_types: list[str] | None = None
+
+
+class OverlapBody(_Body):
+    """``get_exposures_overlapping``: timespans overlapping ``[begin, end)``."""
+
+    begin: RegistryTime
+    end: RegistryTime
+    instrument: str | None = None
+
+
+class ArrivalsBody(_Body):
+    """``get_image_arrivals``; ``detectors``: ids (``94``) or names (``"R22_S11"``)."""
+
+    day_obs: DayObs | None = None
+    instrument: str | None = None
+    exposure_ids: list[ExposureId] | None = None
+    detectors: list[DetectorId | str] | None = None
+    first_delivery_only: bool = False
+
+
+class LatencyBody(_Body):
+    """``night_latency``; targets left out are the server's settings."""
+
+    day_obs: DayObs
+    instrument: str | None = None
+    transfer_target_s: float | None = None
+    cadence_target_s: float | None = None
+    science_only: bool = False
+    exposure_ids: list[ExposureId] | None = None
+    detectors: list[DetectorId | str] | None = None
+
+
+def int64_tai_ns(tai_ns: int, what: str) -> int:
+    """``tai_ns`` when the registry's BIGINT holds it (times before 2262-04-11)."""
+    if not -_INT64_MAX - 1 <= tai_ns <= _INT64_MAX:
+        raise TimeValueError(f"{what}: times after 2262-04-11 are not supported")
+    return tai_ns
 
 
 def tai_ns_of(value: WireTime, what: str) -> int:
@@ -338,3 +417,113 @@ def error_from_response(status: int, body: bytes, content_type: str | None) -> O
         else body[:500].decode(errors="replace")
     )
     return RemoteError(f"server error ({status}): {text or 'no details'}", status=status)
+
+
+def nullable_frame_to_json(frame: pd.DataFrame) -> bytes:
+    """``frame_to_json`` of a frame with nullable columns (``Int64``, ``boolean``,
+    ``category``, ``str``): a missing value is ``null``, never ``"<NA>"``."""
+    plain = frame.copy(deep=False)
+    for i, column in enumerate(frame.columns):
+        values = frame.iloc[:, i]
+        if isinstance(values.dtype, pd.api.extensions.ExtensionDtype) and not isinstance(
+            values.dtype, pd.DatetimeTZDtype
+        ):
+            as_objects = values.astype(object)
+            plain[column] = as_objects.where(values.notna(), None)
+    return frame_to_json(plain)
+
+
+REPORT_FRAMES = (
+    "per_image",
+    "per_exposure",
+    "summary",
+    "cadence",
+    "detectors",
+    "late_resends",
+    "missing_images",
+    "images_without_exposure",
+)
+"""The DataFrames of a :class:`~openefd.analysis.latency.LatencyReport`, in wire order."""
+_REPORT = b"openefd.latency_report"
+
+
+def _report_head(report: LatencyReport) -> dict[str, Any]:
+    return {
+        "day_obs": report.day_obs,
+        "instrument": report.instrument,
+        "options": report.options.to_json(),
+        "counts": {k: int(v) for k, v in report.counts.items()},
+    }
+
+
+def _options(body: dict[str, Any]) -> LatencyOptions:
+    def tuple_of(name: str) -> tuple[Any, ...] | None:
+        value = body.get(name)
+        return None if value is None else tuple(value)
+
+    return LatencyOptions(
+        transfer_target_s=body["transfer_target_s"],
+        cadence_target_s=body["cadence_target_s"],
+        cap_s=body["cap_s"],
+        percentiles=tuple(body["percentiles"]),
+        slow_detector_margin_s=body["slow_detector_margin_s"],
+        science_only=body["science_only"],
+        exposure_ids=tuple_of("exposure_ids"),
+        detectors=tuple_of("detectors"),
+        expected_detectors=tuple_of("expected_detectors"),
+    )
+
+
+def report_to_arrow(report: LatencyReport) -> bytes:
+    """A latency report as one Arrow IPC stream (see the module docstring)."""
+    table = pa.table(
+        {
+            "frame": pa.array(REPORT_FRAMES, type=pa.string()),
+            "ipc": pa.array(
+                [frame_to_arrow(getattr(report, name)) for name in REPORT_FRAMES],
+                type=pa.large_binary(),
+            ),
+        },
+        metadata={_REPORT: orjson.dumps(_report_head(report))},
+    )
+    return table_to_arrow(table)
+
+
+def _report_frame_from_arrow(data: bytes) -> pd.DataFrame:
+    """``frame_from_arrow``, with categories of strings as ``str`` (the report's statuses)
+    even when there are none: pandas reads an empty one as ``object`` categories."""
+    frame = frame_from_arrow(data)
+    for name in frame.columns[(frame.dtypes == "category").to_numpy()]:
+        values = frame[name]
+        categories = values.cat.categories
+        if categories.dtype == object and all(isinstance(c, str) for c in categories):
+            frame[name] = values.cat.set_categories(pd.Index(categories, dtype="str"))
+    return frame
+
+
+def report_from_arrow(data: bytes) -> LatencyReport:
+    """The latency report ``report_to_arrow`` sent."""
+    table = table_from_arrow(data)
+    head = orjson.loads((table.schema.metadata or {})[_REPORT])
+    frames = {
+        str(name): _report_frame_from_arrow(ipc)
+        for name, ipc in zip(
+            table.column("frame").to_pylist(), table.column("ipc").to_pylist(), strict=True
+        )
+    }
+    return LatencyReport(
+        day_obs=int(head["day_obs"]),
+        instrument=head["instrument"],
+        options=_options(head["options"]),
+        counts={str(k): int(v) for k, v in head["counts"].items()},
+        **{name: frames[name] for name in REPORT_FRAMES},
+    )
+
+
+def report_to_json(report: LatencyReport) -> bytes:
+    """A latency report as JSON: the head and ``"frames"`` as ``frame_to_json`` writes them."""
+    frames = {
+        name: orjson.Fragment(nullable_frame_to_json(getattr(report, name)))
+        for name in REPORT_FRAMES
+    }
+    return orjson.dumps({**_report_head(report), "frames": frames})

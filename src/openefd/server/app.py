@@ -28,7 +28,7 @@ from openefd.errors import (
     UnknownFieldError,
     UnknownTopicError,
 )
-from openefd.server import influx_api, native_api, registry_api
+from openefd.server import exposures_api, influx_api, native_api, registry_api
 from openefd.server.access_log import AccessLogMiddleware
 from openefd.server.influx_auth import InfluxHTTPError, influx_error_response
 from openefd.server.limits import TOO_LARGE, BodyLimitMiddleware, BodyTooLargeError
@@ -81,6 +81,7 @@ def create_app(state: ServerState) -> FastAPI:
     app.add_exception_handler(InfluxHTTPError, _influx_error)
     app.add_exception_handler(BodyTooLargeError, _too_large)
     app.include_router(native_api.router)
+    app.include_router(exposures_api.router)
     app.include_router(influx_api.router)
     app.include_router(registry_api.segwarides_router)
     app.include_router(registry_api.registry_router, prefix=registry_api.REGISTRY_PREFIX)

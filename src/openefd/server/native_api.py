@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import duckdb
 import numpy as np
@@ -32,6 +32,8 @@ from openefd.store.deadlines import watch
 
 __all__ = ["router"]
 
+T = TypeVar("T")
+
 router = APIRouter(prefix=wire.API_PREFIX, tags=["native"])
 
 
@@ -46,7 +48,7 @@ def _on_the_loop(scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
     return dependency
 
 
-_READ = [Depends(_on_the_loop(Scope.READ))]
+READ = [Depends(_on_the_loop(Scope.READ))]
 _WRITE = [Depends(_on_the_loop(Scope.WRITE))]
 _FORMATS = ("arrow", "json")
 
@@ -56,12 +58,12 @@ Format = Annotated[
 ]
 
 
-def _client(request: Request) -> tuple[EfdClientSync, ServerState]:
+def client_for(request: Request) -> tuple[EfdClientSync, ServerState]:
     state = get_state(request)
     return EfdClientSync.from_store(state.store), state
 
 
-def _answer(state: ServerState, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+def answer(state: ServerState, compute: Callable[[], T]) -> T:
     """``compute()`` on this thread's cursor, interrupted after ``query_timeout_s``."""
     timeout_s = state.settings.query_timeout_s
     with watch(state.store.cursor(), timeout_s) as deadline:
@@ -73,7 +75,7 @@ def _answer(state: ServerState, compute: Callable[[], pd.DataFrame]) -> pd.DataF
             raise LimitExceededError(
                 f"query timeout: the query ran longer than {timeout_s:g} s "
                 "(query_timeout_s) and was cancelled; narrow the time range, select fewer "
-                "fields or downsample"
+                "fields, exposures or detectors, or downsample"
             ) from exc
 
 
@@ -99,36 +101,36 @@ def _result_response(result: WriteResult) -> Response:
     return Response(wire.write_result_to_json(result), media_type=wire.JSON)
 
 
-@router.get("/topics", dependencies=_READ, summary="Topics that hold data (get_topics)")
+@router.get("/topics", dependencies=READ, summary="Topics that hold data (get_topics)")
 def get_topics(request: Request) -> Response:
-    client, _ = _client(request)
+    client, _ = client_for(request)
     return Response(orjson.dumps(client.get_topics()), media_type=wire.JSON)
 
 
-@router.get("/topics/{topic}/fields", dependencies=_READ, summary="Fields of a topic (get_fields)")
+@router.get("/topics/{topic}/fields", dependencies=READ, summary="Fields of a topic (get_fields)")
 def get_fields(topic: str, request: Request) -> Response:
-    client, _ = _client(request)
+    client, _ = client_for(request)
     return Response(orjson.dumps(client.get_fields(topic)), media_type=wire.JSON)
 
 
 @router.get(
     "/topics/{topic}/schema",
-    dependencies=_READ,
+    dependencies=READ,
     summary="Schema of a topic (get_schema without aunits)",
 )
 def get_schema(topic: str, request: Request, fmt: Format = None) -> Response:
-    client, state = _client(request)
+    client, state = client_for(request)
     query = partial(client.schema_frame, topic)
-    return _frame_response(_answer(state, query), request, state, fmt)
+    return _frame_response(answer(state, query), request, state, fmt)
 
 
 @router.post(
     "/topics/{topic}/select",
-    dependencies=_READ,
+    dependencies=READ,
     summary="Rows in a time range (select_time_series)",
 )
 def select(topic: str, body: wire.RangeBody, request: Request, fmt: Format = None) -> Response:
-    client, state = _client(request)
+    client, state = client_for(request)
     query = partial(
         client.select_range_tai,
         topic,
@@ -143,14 +145,12 @@ def select(topic: str, body: wire.RangeBody, request: Request, fmt: Format = Non
         downsample=body.downsample,
         fill=body.fill,
     )
-    return _frame_response(_answer(state, query), request, state, fmt)
+    return _frame_response(answer(state, query), request, state, fmt)
 
 
-@router.post(
-    "/topics/{topic}/asof", dependencies=_READ, summary="Values as of times (select_asof)"
-)
+@router.post("/topics/{topic}/asof", dependencies=READ, summary="Values as of times (select_asof)")
 def asof(topic: str, body: wire.AsofBody, request: Request, fmt: Format = None) -> Response:
-    client, state = _client(request)
+    client, state = client_for(request)
     query = partial(
         client.select_asof_tai,
         topic,
@@ -161,12 +161,12 @@ def asof(topic: str, body: wire.AsofBody, request: Request, fmt: Format = None) 
         index=body.index,
         time_scale=body.time_scale,
     )
-    return _frame_response(_answer(state, query), request, state, fmt)
+    return _frame_response(answer(state, query), request, state, fmt)
 
 
-@router.post("/topics/{topic}/top", dependencies=_READ, summary="The newest rows (select_top_n)")
+@router.post("/topics/{topic}/top", dependencies=READ, summary="The newest rows (select_top_n)")
 def top_n(topic: str, body: wire.TopNBody, request: Request, fmt: Format = None) -> Response:
-    client, state = _client(request)
+    client, state = client_for(request)
     query = partial(
         client.select_top_n_tai,
         topic,
@@ -177,16 +177,16 @@ def top_n(topic: str, body: wire.TopNBody, request: Request, fmt: Format = None)
         use_old_csc_indexing=body.use_old_csc_indexing,
         time_scale=body.time_scale,
     )
-    return _frame_response(_answer(state, query), request, state, fmt)
+    return _frame_response(answer(state, query), request, state, fmt)
 
 
 @router.post(
     "/topics/{topic}/packed",
-    dependencies=_READ,
+    dependencies=READ,
     summary="Packed array samples, one row each (select_packed_time_series)",
 )
 def packed(topic: str, body: wire.PackedBody, request: Request, fmt: Format = None) -> Response:
-    client, state = _client(request)
+    client, state = client_for(request)
     query = partial(
         client.select_packed_tai,
         topic,
@@ -199,7 +199,7 @@ def packed(topic: str, body: wire.PackedBody, request: Request, fmt: Format = No
         ref_timestamp_scale=body.ref_timestamp_scale,
         use_old_csc_indexing=body.use_old_csc_indexing,
     )
-    return _frame_response(_answer(state, query), request, state, fmt)
+    return _frame_response(answer(state, query), request, state, fmt)
 
 
 @router.post(
