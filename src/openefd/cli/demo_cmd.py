@@ -101,6 +101,11 @@ def demo(
                 f"image latency of the night: openefd latency {days[0]} --store {settings.store}",
                 highlight=False,
             )
+        console.print(
+            f"over HTTP (InfluxDB 1.x API for aioinflux/lsst-efd-client, and openefd's own "
+            f"client): openefd serve --store {settings.store}",
+            highlight=False,
+        )
 
 
 def _values(table: pa.Table) -> int:
