@@ -44,7 +44,8 @@ def invoke(*args: str) -> tuple[int, str]:
 def test_every_command_has_help() -> None:
     every = ("init", "load", "info", "topics", "fields", "schema", "get", "asof", "demo")
     every += ("aggregate", "export", "retention", "serve", "latency", "exposures", "arrivals")
-    for command in (*every, "load-exposures", "import-butler", "import-s3", "import-events"):
+    every += ("load-exposures", "import-butler", "import-s3", "import-events", "summarize")
+    for command in every:
         code, out = invoke(command, "--help")
         assert code == 0, command
         assert "Usage" in out, command

@@ -14,6 +14,7 @@ from openefd.cli import (
     serve_cmd,
     sim_cmd,
     store_cmds,
+    summaries_cmd,
     tier_cmds,
     token_cmds,
 )
@@ -54,6 +55,7 @@ app.command("import-events")(import_cmds.import_events)
 app.command()(latency_cmd.exposures)
 app.command()(latency_cmd.arrivals)
 app.command()(latency_cmd.latency)
+app.command("summarize")(summaries_cmd.summarize)
 app.command()(serve_cmd.serve)
 app.add_typer(token_cmds.app, name="token")
 
