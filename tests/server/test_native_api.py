@@ -103,7 +103,8 @@ def test_default_answer_is_an_arrow_stream_index_last(with_rows: Served) -> None
     assert table.column_names == ["actualPosition", "__index_level_0__"]
     assert table.schema.field("__index_level_0__").type == pa.timestamp("ns", tz="UTC")
     assert table["actualPosition"].to_pylist() == [4.5, 4.0]
-    assert table.schema.metadata[b"openefd.plain_frame"] == b'{"index_name":null}'
+    meta = table.schema.metadata[b"openefd.plain_frame"]
+    assert meta == b'{"index_name":null,"float64":["actualPosition"]}'  # 4.5, 4.0: float32
     body = {"fields": ["location"], "num": 1, "time_scale": "tai"}
     text = with_rows.client.post(f"{API}/topics/{ESS}/top", json=body)
     table = pa.ipc.open_stream(text.content).read_all()
@@ -377,3 +378,28 @@ def test_a_query_past_its_deadline_is_interrupted() -> None:
         assert con.execute("SELECT 43").fetchall() == [(43,)]
     finally:
         con.close()
+
+
+def test_float32_values_travel_as_float32_and_come_back_float64() -> None:
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from openefd.client import wire
+
+    index = pd.DatetimeIndex(pd.to_datetime([1, 2, 3, 4], unit="s", utc=True).as_unit("ns"))
+    frame = pd.DataFrame(
+        {
+            "sal_float": np.array([0.1, -2.5, np.nan, 3e38], dtype=np.float32).astype(np.float64),
+            "double": [0.1, 1e300, -0.0, 2.0],  # 0.1 and 1e300 are no float32: stays float64
+            "count": np.array([1, 2, 3, 4], dtype=np.int64),
+        },
+        index=index,
+    )
+    data = wire.frame_to_arrow(frame)
+    sent = pa.ipc.open_stream(data).read_all()
+    assert sent.schema.field("sal_float").type == pa.float32()
+    assert sent.schema.field("double").type == pa.float64()
+    back = wire.frame_from_arrow(data)
+    pd.testing.assert_frame_equal(back, frame)
+    assert np.signbit(back["double"].iloc[2])  # -0.0 kept
