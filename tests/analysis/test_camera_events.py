@@ -105,3 +105,25 @@ def test_import_events_command(short_sim: NightSimulator, tmp_path: Path) -> Non
     assert f"{len(short_sim.exposures())} images" in result.output
     again = CliRunner().invoke(app, ["import-events", "20240501", "--store", str(tmp_path / "s")])
     assert "0 new, 0 changed" in again.output
+
+
+def test_events_fill_gaps_and_never_overwrite_the_butler(
+    short_sim: NightSimulator, tmp_path: Path
+) -> None:
+    from openefd.ingest.exposure_loader import load_exposures
+
+    with _store_with_events(short_sim, tmp_path / "s") as store:
+        truth = short_sim.exposures()
+        arrivals = short_sim.arrivals()
+        first = arrivals[~arrivals["resend"]] if "resend" in arrivals else arrivals
+        half = first.iloc[: len(first) // 2]  # the butler knew half of the images
+        load_exposures(store, truth, half)
+        before = image_arrivals(store, day_obs=DAY, first_delivery_only=True)
+        got = import_camera_events(store, DAY)
+        after = image_arrivals(store, day_obs=DAY, first_delivery_only=True)
+    assert got.load.exposures.new == got.load.exposures.changed == 0  # butler's records kept
+    known = before.dropna(subset=["ingest_tai_ns"]).set_index(["exposure_id", "detector"])
+    kept = after.set_index(["exposure_id", "detector"]).loc[known.index, "ingest_tai_ns"]
+    assert (kept == known["ingest_tai_ns"]).all()  # never overwritten
+    assert after["ingest_tai_ns"].notna().all()  # the other half filled from the events
+    assert got.load.arrivals.changed + got.load.arrivals.new == len(after) - len(known)

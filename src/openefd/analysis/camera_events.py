@@ -24,9 +24,12 @@ event (``lsst.sal.…``)                        registry
 ============================================  =================================
 
 The exposure id follows the butler's rule, ``day_obs × 100000 + seq_num``,
-with the date and number of the ``obs_id``. Importing is idempotent, as
-every load into the registry is; columns the events do not give (S3
-arrival, tracking position, filter) are left as they are.
+with the date and number of the ``obs_id``. Events are the fallback source:
+an exposure the registry already holds (from the butler, say) is left as it
+is, and so is an image whose ingest time is already known — the import only
+fills what is missing. It is idempotent, as every load into the registry is;
+columns the events do not give (S3 arrival, tracking position, filter) are
+left as they are.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from openefd.ingest.exposure_loader import LoadResult, load_exposures
 from openefd.ingest.raw_keys import detector_id
 from openefd.query.select import RowSelect, run_select
 from openefd.store.duckdb_store import Store
+from openefd.store.exposures import exposures as stored_exposures
+from openefd.store.exposures import image_arrivals
 from openefd.timeinput import to_tai_ns
 from openefd.timescales import NS_PER_S
 
@@ -70,7 +75,7 @@ _KEY_NAMES = {
 
 @dataclass(frozen=True, slots=True)
 class CameraEventsImport:
-    """What an import found and loaded."""
+    """What an import found in the events (``images``, ``detector_files``) and loaded."""
 
     load: LoadResult
     images: int
@@ -183,10 +188,30 @@ def import_camera_events(
             ["exposure_id", "detector"], keep="first"
         )
         arrivals["delivery"] = 0
+    found = (len(exposures), len(arrivals))
+    exposures, arrivals = _missing_only(store, day_obs, instrument, exposures, arrivals)
     result = load_exposures(
         store,
         exposures if len(exposures) else None,
         arrivals if len(arrivals) else None,
         instrument=instrument,
     )
-    return CameraEventsImport(result, len(exposures), len(arrivals), failed, unknown)
+    return CameraEventsImport(result, found[0], found[1], failed, unknown)
+
+
+def _missing_only(
+    store: Store, day_obs: int, instrument: str, exposures: pd.DataFrame, arrivals: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What the registry does not know yet: new exposures, images without an ingest time."""
+    if len(exposures):
+        known = stored_exposures(store, instrument=instrument, day_obs=day_obs)
+        exposures = exposures[~exposures["exposure_id"].isin(known["exposure_id"])]
+    if len(arrivals):
+        stored = image_arrivals(
+            store, instrument=instrument, day_obs=day_obs, first_delivery_only=True
+        )
+        stored = stored[stored["ingest_tai_ns"].notna()]
+        keys = pd.MultiIndex.from_frame(stored[["exposure_id", "detector"]].astype(np.int64))
+        mine = pd.MultiIndex.from_frame(arrivals[["exposure_id", "detector"]].astype(np.int64))
+        arrivals = arrivals[~mine.isin(keys)]
+    return exposures, arrivals
