@@ -32,9 +32,8 @@ import json
 import os
 import statistics
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import aioinflux
@@ -42,54 +41,13 @@ import pandas as pd
 from astropy.time import Time
 from lsst_efd_client import EfdClient
 
-
-class _Creds(BaseHTTPRequestHandler):
-    """A segwarides look-alike: ``/`` → 200, ``list``, ``creds/{alias}``."""
-
-    creds: dict[str, dict[str, Any]] = {}  # noqa: RUF012 (set once per server, read only)
-
-    def do_GET(self) -> None:
-        path = self.path.removeprefix("/segwarides/").strip("/")
-        if path in ("", "list"):
-            self._send(200, sorted(self.creds))
-        elif path.startswith("creds/") and path[6:] in self.creds:
-            self._send(200, self.creds[path[6:]])
-        else:
-            self._send(404, {"error": f"no credentials for {path!r}"})
-
-    def _send(self, status: int, doc: object) -> None:
-        body = json.dumps(doc).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: find bench/
+from bench.efdclient_peers import efd_client
 
 
 def _client(spec: dict[str, Any]) -> EfdClient:
-    alias = spec["alias"]
-    if "creds_service" in spec:
-        return EfdClient(alias, creds_service=spec["creds_service"])
-    c = spec["creds"]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Creds", (_Creds,), {"creds": {alias: c}}))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    influx = aioinflux.InfluxDBClient(
-        host=c["host"],
-        path=c["path"],
-        port=c["port"],
-        ssl=True,
-        username=c["username"],
-        password=c["password"],
-        db="efd",
-        mode="async",
-        output="dataframe",
-        timeout=900,
-    )
-    service = f"http://127.0.0.1:{server.server_address[1]}/segwarides/"
-    return EfdClient(alias, creds_service=service, client=influx)
+    client, _service = efd_client(spec)
+    return client
 
 
 async def _breakdown(

@@ -60,10 +60,9 @@ import asyncio
 import json
 import os
 import sys
-import threading
 import traceback
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import aioinflux
@@ -71,6 +70,9 @@ import pandas as pd
 from astropy.time import Time, TimeDelta
 from lsst_efd_client import EfdClient
 from lsst_efd_client.auth_helper import NotebookAuth
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: find bench/
+from bench.efdclient_peers import efd_client
 
 CALL_TIMEOUT_S = 120.0
 OPENEFD_ONLY = ("schema", "list_names")  # InfluxDB has no schema registry, no segwarides
@@ -108,39 +110,6 @@ class Peer:
     creds_service: str
 
 
-class _Creds(BaseHTTPRequestHandler):
-    """A segwarides look-alike: ``/`` → 200, ``list``, ``creds/{alias}``."""
-
-    creds: dict[str, dict[str, Any]] = {}  # noqa: RUF012 (set once per server, read only)
-
-    def do_GET(self) -> None:
-        path = self.path.removeprefix("/segwarides/").strip("/")
-        if path in ("", "list"):
-            self._send(200, sorted(self.creds))
-        elif path.startswith("creds/") and path[6:] in self.creds:
-            self._send(200, self.creds[path[6:]])
-        else:
-            self._send(404, {"error": f"no credentials for {path!r}"})
-
-    def _send(self, status: int, doc: object) -> None:
-        body = json.dumps(doc).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def _serve_creds(creds: dict[str, dict[str, Any]]) -> str:
-    handler = type("Creds", (_Creds,), {"creds": creds})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}/segwarides/"
-
-
 def _raw_client(
     host: str, port: int | str, path: str, user: str, password: str
 ) -> aioinflux.InfluxDBClient:
@@ -154,26 +123,7 @@ def _raw_client(
 
 def _make_peer(name: str, spec: dict[str, Any]) -> Peer:
     alias = spec["alias"]
-    if "creds" in spec:
-        c = spec["creds"]
-        service = _serve_creds({alias: c})
-        # Exactly the arguments EfdClient.__init__ passes when it makes the client itself.
-        influx = aioinflux.InfluxDBClient(
-            host=c["host"],
-            path=c["path"],
-            port=c["port"],
-            ssl=True,
-            username=c["username"],
-            password=c["password"],
-            db="efd",
-            mode="async",
-            output="dataframe",
-            timeout=900,
-        )
-        efd = EfdClient(alias, creds_service=service, client=influx)
-    else:
-        service = spec["creds_service"]
-        efd = EfdClient(alias, creds_service=service)
+    efd, service = efd_client(spec)
     host, _registry, port, user, password, path = NotebookAuth(service).get_auth(alias)
     return Peer(name, efd, _raw_client(host, port, path, user, password), service)
 

@@ -19,7 +19,7 @@ import pytest
 from tests.server.conftest import Served, serve_store
 
 from openefd.analysis.latency import night_latency
-from openefd.client import EfdClientSync, wire
+from openefd.client import EfdClientSync, wire, wire_report
 from openefd.errors import AuthenticationError
 from openefd.ingest.exposure_loader import load_exposures
 from openefd.server.state import Scope
@@ -134,7 +134,7 @@ def test_latency_report_as_json(night: Served) -> None:
     assert body["options"]["transfer_target_s"] == 9.0  # the server's setting
     assert body["options"]["science_only"] is True
     assert body["counts"]["exposures"] == 17 and body["counts"]["images"] == 17 * 205
-    assert set(body["frames"]) == set(wire.REPORT_FRAMES)
+    assert set(body["frames"]) == set(wire_report.REPORT_FRAMES)
     summary = body["frames"]["summary"]
     assert "transfer_s" in summary["index"] and "within_transfer_target" in summary["columns"]
     assert len(body["frames"]["per_exposure"]["data"]) == 17
@@ -144,7 +144,7 @@ def test_latency_report_as_json(night: Served) -> None:
 def test_latency_report_as_arrow_is_the_in_process_report(night: Served) -> None:
     got = _post(night, "/latency", {"day_obs": DAY, "cadence_target_s": 40.0})
     assert got.status_code == 200 and got.headers["content-type"] == wire.ARROW_STREAM
-    report = wire.report_from_arrow(got.content)
+    report = wire_report.report_from_arrow(got.content)
     want = night_latency(night.store, DAY, transfer_target_s=9.0, cadence_target_s=40.0)
     assert (report.day_obs, report.instrument, report.options) == (
         want.day_obs,
@@ -152,7 +152,7 @@ def test_latency_report_as_arrow_is_the_in_process_report(night: Served) -> None
         want.options,
     )
     assert report.counts == want.counts and report.slow_detectors == ["R03_S12"]
-    for name in wire.REPORT_FRAMES:
+    for name in wire_report.REPORT_FRAMES:
         pd.testing.assert_frame_equal(getattr(report, name), getattr(want, name))
 
 

@@ -32,7 +32,7 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from openefd.analysis.latency import LatencyReport
-from openefd.client import wire
+from openefd.client import wire, wire_report
 from openefd.client.arguments import DEFAULT_TIMEOUT_S, server_url
 from openefd.client.sync_client import EfdClientSync
 from openefd.errors import ConfigurationError, RemoteError
@@ -391,7 +391,7 @@ class RemoteEfdClientSync(EfdClientSync):
             content_type=wire.JSON,
             accept=wire.ARROW_STREAM,
         )
-        return wire.report_from_arrow(data)
+        return wire_report.report_from_arrow(data)
 
     def write_table(
         self, topic: str, table: pa.Table, utc_ns: npt.NDArray[np.int64] | None = None

@@ -22,7 +22,7 @@ from functools import partial
 import pandas as pd
 from fastapi import APIRouter, Request, Response
 
-from openefd.client import wire
+from openefd.client import wire, wire_report
 from openefd.errors import LimitExceededError, QueryError
 from openefd.server.native_api import READ, Format, answer, client_for
 from openefd.server.state import ServerState
@@ -134,7 +134,7 @@ def night_latency(body: wire.LatencyBody, request: Request, fmt: Format = None) 
         detectors=body.detectors,
     )
     report = answer(state, query)
-    _check_points([getattr(report, name) for name in wire.REPORT_FRAMES], state)
+    _check_points([getattr(report, name) for name in wire_report.REPORT_FRAMES], state)
     if _wants_json(request, fmt):
-        return Response(wire.report_to_json(report), media_type=wire.JSON)
-    return Response(wire.report_to_arrow(report), media_type=wire.ARROW_STREAM)
+        return Response(wire_report.report_to_json(report), media_type=wire.JSON)
+    return Response(wire_report.report_to_arrow(report), media_type=wire.ARROW_STREAM)
