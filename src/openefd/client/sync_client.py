@@ -41,7 +41,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
 
 from openefd.client.arguments import (
     DEFAULT_TIMEOUT_S,
@@ -54,9 +53,8 @@ from openefd.client.arguments import (
 )
 from openefd.client.exposure_methods import ExposureMethods
 from openefd.client.packed import unpack
+from openefd.client.write_methods import WriteMethods
 from openefd.errors import ConfigurationError, QueryError
-from openefd.ingest.lp_batches import write_line_protocol
-from openefd.ingest.writer import TableData, TopicBatch, Writer, WriteResult, table_from_data
 from openefd.query.aggregated import RESOLUTIONS, run_aggregated
 from openefd.query.asof import SAMPLE_TIME, run_asof
 from openefd.query.downsampled import run_downsampled
@@ -87,7 +85,7 @@ def _no_data_message(
     return f"no data for {topic} at {when} (UTC){limit}: no data since {since}"
 
 
-class EfdClientSync(ExposureMethods):
+class EfdClientSync(ExposureMethods, WriteMethods):
     """Blocking EFD client (``lsst_efd_client.EfdClientSync``'s API) on a store or a server.
 
     Parameters
@@ -170,10 +168,6 @@ class EfdClientSync(ExposureMethods):
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-    def _check_writable(self) -> None:
-        if self.store.read_only:
-            raise ConfigurationError(f"{self.store.path} was opened read-only; cannot write")
 
     def get_topics(self) -> list[str]:
         """Topics that hold data, sorted (as SHOW MEASUREMENTS lists them)."""
@@ -500,21 +494,3 @@ class EfdClientSync(ExposureMethods):
         return self.select_time_series(
             topic, parts[-1], start, end, index=index, time_scale=time_scale
         )
-
-    def write(self, topic: str, data: TableData) -> WriteResult:
-        """Write rows (DataFrame, Arrow table, records); all-or-nothing, idempotent."""
-        self._check_writable()
-        table, utc_ns = table_from_data(data, f"topic {topic!r}")
-        return self.write_table(topic, table, utc_ns)
-
-    def write_table(
-        self, topic: str, table: pa.Table, utc_ns: npt.NDArray[np.int64] | None = None
-    ) -> WriteResult:
-        """Write an Arrow table of one topic, with explicit UTC ns row times (or None)."""
-        self._check_writable()
-        return Writer(self.store).write_batches([TopicBatch(topic, table, utc_ns)])
-
-    def write_line_protocol(self, text: str, precision: str = "ns") -> WriteResult:
-        """Write InfluxDB line protocol text (the EFD's layout); all-or-nothing, idempotent."""
-        self._check_writable()
-        return write_line_protocol(Writer(self.store), text, precision=precision)
