@@ -246,6 +246,22 @@ class Settings(BaseSettings):
             "against the other detectors of the same exposures exceeds this, seconds."
         ),
     )
+    summaries_auto: bool = Field(
+        default=True,
+        description=(
+            "Keep per-exposure summaries in the store up to date as data arrives: an exposure "
+            "is summarised when it is recorded with its timespan, and again when rows of a "
+            "summarised topic arrive inside its window (late data). Applies to stores opened "
+            "for writing by openefd's commands, server and client."
+        ),
+    )
+    summaries_config: Path | None = Field(
+        default=None,
+        description=(
+            "YAML configuration of the stored per-exposure summaries "
+            "(default: the shipped one, openefd/analysis/default_summaries.yaml)."
+        ),
+    )
 
 
 def settings_markdown() -> str:

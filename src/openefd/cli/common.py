@@ -14,8 +14,10 @@ from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 
+from openefd.analysis.summary_upkeep import attach_summaries
 from openefd.errors import OpenEfdError
 from openefd.settings import Settings
+from openefd.store.duckdb_store import Store
 
 __all__ = [
     "StoreOption",
@@ -23,6 +25,7 @@ __all__ = [
     "err_console",
     "fail_on_errors",
     "guarded",
+    "open_for_writing",
     "settings_for",
 ]
 
@@ -51,6 +54,18 @@ def settings_for(store: Path | None = None, **overrides: Any) -> Settings:
     if store is not None:
         values["store"] = store
     return settings.model_copy(update=values) if values else settings
+
+
+def open_for_writing(settings: Settings) -> Store:
+    """The store opened for writing, its per-exposure summaries kept up to date as data
+    arrives (unless ``OPENEFD_SUMMARIES_AUTO=false``)."""
+    store = Store(settings.store, settings=settings)
+    try:
+        attach_summaries(store)
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 @contextmanager

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from openefd.cli.common import StoreOption, console, guarded, settings_for
+from openefd.cli.common import StoreOption, console, guarded, open_for_writing, settings_for
 from openefd.cli.demo_queries import show_queries, show_summary
 from openefd.errors import ConfigurationError
 from openefd.ingest.exposure_loader import load_exposures
@@ -80,7 +80,7 @@ def demo(
             schemas=sal_xml, start_utc=DEMO_START, hours=span_h, seed=seed, profile=Profile.DEMO
         )
     )
-    with Store(settings.store, settings=settings) as st:
+    with open_for_writing(settings) as st:
         counts = st.register_topics(load_schemas([sal_xml]))
         console.print(
             f"topic registry from {sal_xml}: {sum(counts.values()):,} topics "

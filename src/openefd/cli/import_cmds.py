@@ -18,11 +18,10 @@ from typing import Annotated
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from openefd.cli.common import StoreOption, console, guarded, settings_for
+from openefd.cli.common import StoreOption, console, guarded, open_for_writing, settings_for
 from openefd.ingest.butler_import import import_butler as run_import_butler
 from openefd.ingest.exposure_loader import LoadResult
 from openefd.ingest.s3_arrivals import DEFAULT_PREFIX_TEMPLATE, import_s3_arrivals
-from openefd.store.duckdb_store import Store
 from openefd.store.exposure_tables import UpsertCounts
 from openefd.store.exposures import parse_day_obs
 
@@ -72,7 +71,7 @@ def import_butler(
 ) -> None:
     """Import exposure records and raw ingest times from a butler repository."""
     settings = settings_for(store)
-    with Store(settings.store, settings=settings) as st, _counting("raw datasets") as progress:
+    with open_for_writing(settings) as st, _counting("raw datasets") as progress:
         result = run_import_butler(
             st,
             repo,
@@ -103,7 +102,7 @@ def import_s3(
     """Import a night's S3 arrival times by listing the bucket (no HEAD per image)."""
     day = parse_day_obs(day_obs)
     settings = settings_for(store)
-    with Store(settings.store, settings=settings) as st, _counting("objects listed") as progress:
+    with open_for_writing(settings) as st, _counting("objects listed") as progress:
         result = import_s3_arrivals(
             st,
             bucket,
@@ -129,7 +128,7 @@ def import_events(
     from openefd.analysis.camera_events import import_camera_events
 
     settings = settings_for(store)
-    with _counting("events read"), Store(settings.store, settings=settings) as st:
+    with _counting("events read"), open_for_writing(settings) as st:
         got = import_camera_events(st, parse_day_obs(day_obs), instrument=instrument)
     _report(got.load)
     console.print(

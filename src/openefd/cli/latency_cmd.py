@@ -25,7 +25,7 @@ from openefd.analysis.latency import (
     LatencyReport,
     night_latency,
 )
-from openefd.cli.common import StoreOption, console, guarded, settings_for
+from openefd.cli.common import StoreOption, console, guarded, open_for_writing, settings_for
 from openefd.errors import ConfigurationError
 from openefd.store.duckdb_store import Store
 from openefd.store.exposures import exposures as stored_exposures
@@ -404,7 +404,7 @@ def load_exposures(
     from openefd.ingest.exposure_loader import load_exposure_files
 
     settings = settings_for(store)
-    with Store(settings.store, settings=settings) as st:
+    with open_for_writing(settings) as st:
         result = load_exposure_files(st, paths, instrument=instrument)
     for name, counts in (("exposures", result.exposures), ("image arrivals", result.arrivals)):
         console.print(

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from openefd.cli.common import StoreOption, console, guarded, settings_for
+from openefd.cli.common import StoreOption, console, guarded, open_for_writing, settings_for
 from openefd.server.app import create_app
 from openefd.server.runner import (
     check_bind,
@@ -18,7 +18,6 @@ from openefd.server.runner import (
 )
 from openefd.server.state import ServerState
 from openefd.server.tokens import TokenBook
-from openefd.store.duckdb_store import Store
 
 __all__ = ["serve"]
 
@@ -76,7 +75,7 @@ def serve(
     tokens = TokenBook.for_store(settings.store, required=not is_loopback(settings.server_host))
     check_bind(settings.server_host, settings.tls_cert, settings.tls_key, len(tokens.records()))
     configure_server_logging(log_level.value)
-    with Store(settings.store, settings=settings) as st:
+    with open_for_writing(settings) as st:
         app = create_app(ServerState(st, settings, tokens))
         scheme = "https" if settings.tls_cert else "http"
         auth = "tokens required" if tokens.enabled() else "no tokens: open to local callers"

@@ -20,7 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from openefd.cli.common import StoreOption, console, guarded, settings_for
+from openefd.cli.common import StoreOption, console, guarded, open_for_writing, settings_for
 from openefd.errors import ConfigurationError
 from openefd.ingest.files import load_file
 from openefd.ingest.writer import Writer, WriteResult
@@ -116,7 +116,7 @@ def load(
     settings = settings_for(store, schema_mode=schema_mode)
     total = WriteResult()
     with (
-        Store(settings.store, settings=settings) as st,
+        open_for_writing(settings) as st,
         Progress(
             TextColumn("{task.description}"),
             BarColumn(),

@@ -6,10 +6,16 @@ day by day with a progress bar (backfill). The configuration is YAML
 (:mod:`openefd.analysis.summaries_config`; the shipped default without
 ``--config``). Parquet columns carry ``units``, ``description`` and ``ucd``
 as field metadata; a CSV gets a ``<name>.columns.csv`` beside it.
+
+``--save`` also keeps the summaries in the store (what the automatic upkeep
+does as data arrives, :mod:`openefd.analysis.summary_upkeep`) — the way to
+backfill a date range; ``--stored`` reads the stored summaries instead of
+computing them.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -19,11 +25,13 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from openefd.analysis.summaries import ExposureSummaries, summarize_exposures, to_arrow
-from openefd.analysis.summaries_config import load_config
+from openefd.analysis.summaries_config import SummaryConfig, load_config
+from openefd.analysis.summaries_stored import SUMMARISED_COLUMN, save_summaries, stored_summaries
 from openefd.cli.common import StoreOption, console, guarded, settings_for
 from openefd.errors import ConfigurationError
 from openefd.store.duckdb_store import Store
 from openefd.store.exposures import exposures as registry_exposures
+from openefd.timescales import utc_to_tai_ns
 
 __all__ = ["app", "summarize"]
 
@@ -42,57 +50,108 @@ def summarize(
         Path | None, typer.Option(help="YAML configuration (default: the shipped one).")
     ] = None,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Output file: .parquet or .csv.")
-    ] = Path("summaries.parquet"),
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output file: .parquet or .csv (default without --save: summaries.parquet).",
+        ),
+    ] = None,
     long: Annotated[
         bool, typer.Option("--long", help="Key/value rows (exposure, column, element, value).")
     ] = False,
     instrument: Annotated[str | None, typer.Option(help="Only this instrument.")] = None,
+    save: Annotated[
+        bool,
+        typer.Option("--save", help="Also keep the summaries in the store (backfill)."),
+    ] = False,
+    stored: Annotated[
+        bool,
+        typer.Option(
+            "--stored", help="Read the summaries kept in the store instead of computing them."
+        ),
+    ] = False,
 ) -> None:
-    """Summarise telemetry per exposure (mean, stddev, as-of values, …) into a file."""
+    """Summarise telemetry per exposure (mean, stddev, as-of values, …) to a file or the store."""
     if day_obs is None and (begin is None or end is None):
         raise ConfigurationError("give --day-obs, or both --begin and --end")
-    if out.suffix.lower() not in (".parquet", ".csv"):
+    if save and stored:
+        raise ConfigurationError("--save computes and stores; --stored reads: give one")
+    if out is None and not save:
+        out = Path("summaries.parquet")
+    if out is not None and out.suffix.lower() not in (".parquet", ".csv"):
         raise ConfigurationError(f"--out {out}: give a .parquet or .csv file name")
-    cfg = load_config(config)
     settings = settings_for(store)
-    with Store(settings.store, settings=settings, read_only=True) as st:
-        frame = registry_exposures(
-            st, instrument=instrument, day_obs=day_obs, begin=begin, end=end
-        )
-        days = sorted(int(d) for d in frame["day_obs"].dropna().unique())
-        parts: list[ExposureSummaries] = []
-        columns = (
-            TextColumn("summarising {task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed:.0f}/{task.total:.0f} exposures"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task(f"{len(days)} day(s)", total=len(frame))
-            done = 0
-            for day in days:
-                night = frame[frame["day_obs"] == day].reset_index(drop=True)
+    if stored:
+        with Store(settings.store, settings=settings, read_only=True) as st:
+            result = stored_summaries(
+                st, instrument=instrument, day_obs=day_obs, begin=begin, end=end
+            )
+        missing = int(result.wide[SUMMARISED_COLUMN].isna().sum())
+        if missing:
+            console.print(
+                f"{missing:,} of {len(result.wide):,} exposures have no stored summaries "
+                "(summarise them with --save)",
+                highlight=False,
+            )
+    else:
+        cfg = load_config(config)
+        with Store(settings.store, settings=settings, read_only=not save) as st:
+            result = _compute(st, cfg, instrument, day_obs, begin, end, save=save)
+    if out is not None:
+        table = result.long if long else result.wide
+        _write(table, result.columns, out)
+    where = f" → {out}" if out is not None else ""
+    kept = f" (kept in {settings.store})" if save else ""
+    console.print(
+        f"{len(result.wide):,} exposures × {len(result.columns):,} summaries{where}{kept}",
+        highlight=False,
+    )
 
-                def advance(n: int, base: int = done) -> None:
-                    progress.update(task, completed=base + n)
 
-                parts.append(summarize_exposures(st, night, cfg, progress=advance))
-                done += len(night)
-                progress.update(task, completed=done)
-        if not parts:
-            parts.append(summarize_exposures(st, frame, cfg))
-    result = ExposureSummaries(
+def _compute(
+    st: Store,
+    cfg: SummaryConfig,
+    instrument: str | None,
+    day_obs: str | None,
+    begin: str | None,
+    end: str | None,
+    *,
+    save: bool,
+) -> ExposureSummaries:
+    """Summaries night by night with a progress bar, saved in the store after each night."""
+    frame = registry_exposures(st, instrument=instrument, day_obs=day_obs, begin=begin, end=end)
+    days = sorted(int(d) for d in frame["day_obs"].dropna().unique())
+    parts: list[ExposureSummaries] = []
+    columns = (
+        TextColumn("summarising {task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} exposures"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(f"{len(days)} day(s)", total=len(frame))
+        done = 0
+        for day in days:
+            night = frame[frame["day_obs"] == day].reset_index(drop=True)
+
+            def advance(n: int, base: int = done) -> None:
+                progress.update(task, completed=base + n)
+
+            part = summarize_exposures(st, night, cfg, progress=advance)
+            if save:
+                now = int(utc_to_tai_ns(time.time_ns()))
+                save_summaries(st, night, part, cfg, computed_tai_ns=now)
+            parts.append(part)
+            done += len(night)
+            progress.update(task, completed=done)
+    if not parts:
+        parts.append(summarize_exposures(st, frame, cfg))
+    return ExposureSummaries(
         pd.concat([p.wide for p in parts], ignore_index=True),
         pd.concat([p.long for p in parts], ignore_index=True),
         parts[0].columns,
-    )
-    table = result.long if long else result.wide
-    _write(table, result.columns, out)
-    console.print(
-        f"{len(result.wide):,} exposures × {len(result.columns):,} summaries → {out}",
-        highlight=False,
     )
 
 

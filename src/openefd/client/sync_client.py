@@ -42,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from openefd.analysis.summary_upkeep import attach_summaries
 from openefd.client.arguments import (
     DEFAULT_TIMEOUT_S,
     check_top_n,
@@ -147,6 +148,11 @@ class EfdClientSync(ExposureMethods, WriteMethods):
             )
         self.store = Store(path, settings=self.settings, read_only=read_only)
         self._owns_store = True
+        try:
+            attach_summaries(self.store)  # per-exposure summaries kept up to date
+        except BaseException:
+            self.store.close()
+            raise
 
     @classmethod
     def from_store(cls, store: Store) -> EfdClientSync:

@@ -89,6 +89,13 @@ class Store:
         # layout's columns), inside the write's transaction; derived data (aggregates)
         # uses it to know what changed.
         self.insert_listeners: list[Callable[[str, pa.Table], None]] = []
+        # Called as listener(table, rows) with registry rows (exposures, arrivals) just
+        # written, inside the write's transaction.
+        self.record_listeners: list[Callable[[str, pa.Table], None]] = []
+        # Called with no argument after a transaction committed (outside it: a listener
+        # may write in a transaction of its own) or rolled back.
+        self.commit_listeners: list[Callable[[], None]] = []
+        self.rollback_listeners: list[Callable[[], None]] = []
         self.aggregates = Aggregates(self)
 
     # -- lifecycle ---------------------------------------------------------
@@ -172,10 +179,14 @@ class Store:
                 self.registry.committed()
             finally:
                 self._local.in_tx = False
+            for listener in self.commit_listeners:
+                listener()
 
     def _rollback(self) -> None:
         run(self._con, "ROLLBACK")
         self.aggregates.rolled_back()
+        for listener in self.rollback_listeners:
+            listener()
         if self.registry.changed:
             self.registry.reload()
         self._max_time.clear()

@@ -216,4 +216,6 @@ def upsert(store: Store, table: RegistryTable, rows: pa.Table) -> UpsertCounts:
                 )
             finally:
                 con.unregister(_BATCH)
+            for listener in store.record_listeners:
+                listener(table.name, write)
     return UpsertCounts(new, changed, merged.num_rows - write.num_rows)
