@@ -7,6 +7,7 @@ Hierarchy::
     ├── SchemaError                   a topic definition cannot be read
     │   └── SchemaConflictError       a new definition cannot replace the stored one
     ├── UnknownTopicError             (also KeyError) topic not in the registry
+    │   └── TopicNotInSchemaError     (also ValueError) summit_utils-style helpers
     ├── UnknownFieldError             (also KeyError) field not in the topic
     ├── IngestError                   input rejected; nothing of the batch was written
     │   ├── LineProtocolError         malformed line protocol (names source and line)
@@ -40,6 +41,7 @@ __all__ = [
     "SchemaConflictError",
     "SchemaError",
     "TimeValueError",
+    "TopicNotInSchemaError",
     "UnknownFieldError",
     "UnknownTopicError",
 ]
@@ -66,6 +68,11 @@ class UnknownTopicError(OpenEfdError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class TopicNotInSchemaError(UnknownTopicError, ValueError):
+    """The topic is unknown to the store: an ``UnknownTopicError`` that is also the
+    ``ValueError`` ``summit_utils`` raises, so either ``except`` catches it."""
 
 
 class UnknownFieldError(OpenEfdError, KeyError):

@@ -28,6 +28,7 @@ from openefd.settings import SchemaMode, Settings
 from openefd.sim import NightSimulator, Profile, SimConfig
 from openefd.store.duckdb_store import Store
 from openefd.store.exposures import exposures
+from openefd.store.summary_tables import RUNS, VALUES
 
 START = "2024-05-01T23:30:00Z"
 DAY = 20240501
@@ -191,27 +192,34 @@ def test_a_rolled_back_write_marks_nothing(store: Store, night: Night) -> None:
     assert np.isnan(wide["el_mean"]).all()
 
 
-def test_a_failing_configuration_is_logged_and_never_fails_the_write(
+def test_a_failure_is_logged_never_fails_the_write_and_writes_nothing(
     store: Store, night: Night, caplog: pytest.LogCaptureFixture
 ) -> None:
-    broken = parse_config(
-        "version: 1\ntopics:\n  - topic: lsst.sal.MTMount.elevation\n    columns:\n"
-        "      - {name: nope, field: noSuchField, function: mean}\n"
-    )
-    upkeep = SummaryUpkeep(store, broken)
+    _write(store, night.tables)
+    with store.transaction():  # a foreign table where the runs table belongs
+        store._con.execute(f"CREATE TABLE {RUNS} (unexpected INTEGER)")
+    upkeep = SummaryUpkeep(store, CONFIG)
     with caplog.at_level(logging.WARNING):
         load_exposures(store, night.exposures)  # the write itself succeeds
-    assert len(upkeep.errors) == 1 and "noSuchField" in upkeep.errors[0]
-    assert "noSuchField" in caplog.text
-    assert stored_summaries(store, day_obs=DAY).wide[SUMMARISED_COLUMN].isna().all()
+    assert len(exposures(store, day_obs=DAY)) == len(night.exposures)
+    assert len(upkeep.errors) == 1 and "per-exposure summaries not updated" in upkeep.errors[0]
+    assert "per-exposure summaries not updated" in caplog.text
+    assert "unexpected" in upkeep.errors[0]  # the cause, not a follow-up error
+    found = store._con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [VALUES]
+    ).fetchone()
+    assert found == (0,)  # the summaries' transaction was rolled back as a whole
 
 
-def test_topics_the_store_does_not_define_are_left_out(store: Store, night: Night) -> None:
+def test_topics_and_fields_the_store_does_not_define_are_left_out(
+    store: Store, night: Night
+) -> None:
     text = (
         "version: 1\ntopics:\n  - topic: lsst.sal.NoSuchCSC.thing\n    columns:\n"
         "      - {name: x, field: value, function: mean}\n"
         "  - topic: lsst.sal.MTMount.elevation\n    columns:\n"
         "      - {name: el_mean, field: actualPosition, function: mean}\n"
+        "      - {name: el_gone, field: noSuchField, function: mean}\n"
     )
     upkeep = SummaryUpkeep(store, parse_config(text))
     _write(store, night.tables)

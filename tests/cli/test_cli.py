@@ -12,10 +12,12 @@ import pytest
 from astropy.time import Time
 from typer.testing import CliRunner
 
+from openefd.analysis.summaries_stored import SUMMARISED_COLUMN, stored_summaries
 from openefd.cli.main import app
 from openefd.client import EfdClientSync
 from openefd.errors import ConfigurationError
 from openefd.ingest.line_protocol import format_line
+from openefd.store.duckdb_store import Store
 
 AZ = "lsst.sal.MTMount.azimuth"
 T0_NS = 1714532400_000_000_000
@@ -258,6 +260,11 @@ def test_demo_simulates_loads_and_finds_the_planted_excursion(
     assert "simulated and loaded" in result.output
     assert "example queries" in result.output
     assert (store / "sim" / "exposures.parquet").is_file()
+    assert "per-exposure summaries kept in the store" in result.output
+    with Store(store, read_only=True) as st:
+        kept = stored_summaries(st, day_obs=20240501)
+    assert len(kept.wide) >= 5 and kept.wide[SUMMARISED_COLUMN].notna().all()
+    assert kept.wide["wind_speed_mean"].notna().all()
     with EfdClientSync(store, read_only=True) as efd:
         topics = efd.get_topics()
         assert "lsst.sal.MTM1M3.forceActuatorData" in topics

@@ -18,8 +18,9 @@ a transaction of their own. So the stored summary of an exposure always
 equals a from-scratch computation over the rows committed so far.
 
 Configured topics the store does not define are left out (they hold no
-rows). A failure to summarise is logged and kept in :attr:`errors`; it never
-fails the write that triggered it.
+rows), and so are configured fields a topic lacks. A failure to summarise
+is logged and kept in :attr:`errors`; it never fails the write that
+triggered it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from openefd.analysis.summaries import summarize_exposures
 from openefd.analysis.summaries_config import AsOf, MostRecent, SummaryConfig, load_config
 from openefd.analysis.summaries_stored import save_summaries
 from openefd.errors import OpenEfdError
+from openefd.schema.model import SAL_INDEX_FIELD, FieldType
 from openefd.store.columns import TIME_COLUMN
 from openefd.store.duckdb_store import Store
 from openefd.store.exposure_tables import EXPOSURES, table_exists
@@ -178,7 +180,7 @@ class SummaryUpkeep:
             self.runs += 1
             self.summarised += len(frame)
             return len(frame)
-        except Exception as exc:  # noqa: BLE001 - the write that triggered it has committed
+        except Exception as exc:
             message = f"per-exposure summaries not updated: {type(exc).__name__}: {exc}"
             log.warning(message, exc_info=not isinstance(exc, OpenEfdError | duckdb.Error))
             self.errors.append(message)
@@ -188,11 +190,26 @@ class SummaryUpkeep:
             self.busy_s += time.perf_counter() - started
 
     def _active_config(self) -> SummaryConfig:
-        """The configuration without the topics the store does not define."""
+        """The configuration without what the store does not define: unknown topics, and
+        fields a topic lacks (a topic made by extend-mode writes holds only the fields
+        written so far)."""
         generation = self._store.registry.generation
         if self._active is None or self._active[0] != generation:
-            known = [t for t in self.config.topics if self._store.registry.layout(t.topic)]
-            self._active = (generation, self.config.model_copy(update={"topics": known}))
+            topics = []
+            for spec in self.config.topics:
+                layout = self._store.registry.layout(spec.topic)
+                if layout is None:
+                    continue
+                if spec.sal_indices is not None and layout.field(SAL_INDEX_FIELD) is None:
+                    continue
+                columns = [
+                    c
+                    for c in spec.columns
+                    if (f := layout.field(c.field)) is not None and f.type != FieldType.STRING
+                ]
+                if columns:
+                    topics.append(spec.model_copy(update={"columns": columns}))
+            self._active = (generation, self.config.model_copy(update={"topics": topics}))
         return self._active[1]
 
     def _affected(self) -> pd.DataFrame:

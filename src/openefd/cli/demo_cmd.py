@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from openefd.analysis.summaries_stored import SUMMARISED_COLUMN, stored_summaries
 from openefd.cli.common import StoreOption, console, guarded, open_for_writing, settings_for
 from openefd.cli.demo_queries import show_queries, show_summary
 from openefd.errors import ConfigurationError
@@ -101,9 +102,24 @@ def demo(
                 f"image latency of the night: openefd latency {days[0]} --store {settings.store}",
                 highlight=False,
             )
+            _show_kept_summaries(st, days[0])
         console.print(
             f"over HTTP (InfluxDB 1.x API for aioinflux/lsst-efd-client, and openefd's own "
             f"client): openefd serve --store {settings.store}",
+            highlight=False,
+        )
+
+
+def _show_kept_summaries(st: Store, day_obs: int) -> None:
+    """How many exposures have their telemetry summaries kept in the store."""
+    kept = stored_summaries(st, day_obs=day_obs)
+    done = int(kept.wide[SUMMARISED_COLUMN].notna().sum())
+    if done:
+        console.print(
+            f"per-exposure summaries kept in the store as the exposures were recorded: "
+            f"{done:,} exposures × {len(kept.columns):,} summaries (wind, dome temperature, "
+            f"seeing, mount, M1M3 forces): openefd summarize --day-obs {day_obs} --stored "
+            f"--store {st.path}",
             highlight=False,
         )
 

@@ -17,6 +17,8 @@ they always come from one configuration and one computation.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -121,16 +123,13 @@ def replace_summaries(
                 [config_digest],
             )
         for table in (VALUES, RUNS):
-            con.register(_BATCH, ids)
-            try:
+            with _registered(con, ids):
                 run(
                     con,
                     f"DELETE FROM {table} WHERE instrument = ? AND exposure_id IN "
                     f"(SELECT exposure_id FROM {_BATCH})",
                     [instrument],
                 )
-            finally:
-                con.unregister(_BATCH)
         _insert(con, VALUES, values, "?, exposure_id, name, element, value", [instrument])
         _insert(con, RUNS, runs, "?, exposure_id, computed_tai_ns, config_digest", [instrument])
 
@@ -140,11 +139,20 @@ def _insert(
 ) -> None:
     if rows.num_rows == 0:
         return
+    with _registered(con, rows):
+        run(con, f"INSERT INTO {table} SELECT {select} FROM {_BATCH}", params)
+
+
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> Iterator[None]:
+    """``rows`` as the view ``_BATCH`` while inside; unregistering never masks an error
+    raised inside (DuckDB refuses it in a failed transaction)."""
     con.register(_BATCH, rows)
     try:
-        run(con, f"INSERT INTO {table} SELECT {select} FROM {_BATCH}", params)
+        yield
     finally:
-        con.unregister(_BATCH)
+        with suppress(duckdb.Error):
+            con.unregister(_BATCH)
 
 
 def read_summaries(
@@ -155,8 +163,7 @@ def read_summaries(
     Values come by (instrument, exposure_id, position of the column, element);
     columns are those of every configuration the runs name, in their order.
     """
-    con.register(_BATCH, pairs.select(["instrument", "exposure_id"]))
-    try:
+    with _registered(con, pairs.select(["instrument", "exposure_id"])):
         runs = con.sql(
             f"SELECT r.* FROM {RUNS} r JOIN {_BATCH} b USING (instrument, exposure_id) "
             "ORDER BY instrument, exposure_id"
@@ -170,6 +177,4 @@ def read_summaries(
             f"SELECT v.* FROM {VALUES} v JOIN {_BATCH} b USING (instrument, exposure_id) "
             "ORDER BY instrument, exposure_id, name, element"
         ).to_arrow_table()
-    finally:
-        con.unregister(_BATCH)
     return values, runs, columns
