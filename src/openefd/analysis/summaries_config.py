@@ -55,9 +55,12 @@ class _Strict(BaseModel):
 
 
 class Plain(_Strict):
-    """Functions of the rows in the window without parameters."""
+    """Functions of the rows in the window without parameters.
 
-    name: Literal["mean", "min", "max", "median", "first", "last", "count"]
+    ``circular_mean``: the mean of angles in degrees (wind direction), wrapping at 360°.
+    """
+
+    name: Literal["mean", "min", "max", "median", "first", "last", "count", "circular_mean"]
 
 
 class Stddev(_Strict):
@@ -226,8 +229,8 @@ def parse_config(text: str, source: str = "<string>") -> SummaryConfig:
 def _is_union_tag(part: int | str) -> bool:
     # pydantic inserts the discriminator's value ("stddev") into the error location
     return isinstance(part, str) and part in {
-        "mean", "min", "max", "median", "first", "last", "count", "stddev", "at_start",
-        "at_end", "delta", "most_recent_value", "rms_from_polynomial_fit",
+        "mean", "min", "max", "median", "first", "last", "count", "circular_mean", "stddev",
+        "at_start", "at_end", "delta", "most_recent_value", "rms_from_polynomial_fit",
     }  # fmt: skip
 
 

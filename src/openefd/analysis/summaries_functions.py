@@ -7,6 +7,11 @@ element by element). NaN values are left out of ``mean``, ``stddev``,
 ``min``, ``max``, ``median``, ``count`` and of polynomial fits; a window
 with no (non-NaN) value gives NaN. ``first`` and ``last`` are the values of
 the window's first and last rows, as they are.
+
+``circular_mean`` is the mean of angles in degrees (wind direction: 350° and
+10° average to 0°, not 180°): the direction of the sum of unit vectors,
+in ``[0, 360)``; NaN where the vectors cancel out (mean resultant length
+below :data:`UNDEFINED_RESULTANT`, e.g. 90° and 270°).
 """
 
 from __future__ import annotations
@@ -16,12 +21,23 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PLAIN_FUNCTIONS", "Windows", "poly_rms", "reduce_windows", "take_rows"]
+__all__ = [
+    "PLAIN_FUNCTIONS",
+    "UNDEFINED_RESULTANT",
+    "Windows",
+    "circular_windows",
+    "poly_rms",
+    "reduce_windows",
+    "take_rows",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-PLAIN_FUNCTIONS = ("mean", "stddev", "min", "max", "median", "first", "last", "count")
+PLAIN_FUNCTIONS = (
+    "mean", "stddev", "min", "max", "median", "first", "last", "count", "circular_mean",
+)  # fmt: skip
+UNDEFINED_RESULTANT = 1e-9  # below this mean resultant length, angles have no mean direction
 
 
 class Windows:
@@ -85,10 +101,33 @@ def _median(gathered: FloatArray, windows: Windows) -> FloatArray:
     return out
 
 
+def circular_windows(values_deg: FloatArray, windows: Windows) -> tuple[FloatArray, FloatArray]:
+    """Circular mean (degrees, ``[0, 360)``) and mean resultant length ``R`` per window.
+
+    ``R`` is the length of the mean of the angles' unit vectors: 1 when every
+    angle is the same, near 0 when they spread all round. The mean is NaN where
+    ``R`` < :data:`UNDEFINED_RESULTANT`; both are NaN for a window without a value.
+    """
+    gathered = values_deg[windows.rows]
+    missing = np.isnan(gathered)
+    radians = np.radians(np.where(missing, 0.0, gathered))
+    n = np.nan_to_num(windows.reduceat(np.add, (~missing).astype(np.float64)))
+    sin = windows.reduceat(np.add, np.where(missing, 0.0, np.sin(radians)))
+    cos = windows.reduceat(np.add, np.where(missing, 0.0, np.cos(radians)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        resultant = np.where(n > 0, np.hypot(sin, cos) / n, np.nan)
+    mean = np.mod(np.degrees(np.arctan2(sin, cos)), 360.0)
+    mean = np.where(mean >= 360.0, mean - 360.0, mean)  # -1e-15 % 360 rounds to 360.0
+    defined = np.nan_to_num(resultant, nan=0.0) >= UNDEFINED_RESULTANT
+    return np.where(defined, mean, np.nan), resultant
+
+
 def reduce_windows(
     name: str, values: FloatArray, windows: Windows, *, ddof: int = 0
 ) -> FloatArray:
     """``name`` (one of :data:`PLAIN_FUNCTIONS`) of ``values`` over every window."""
+    if name == "circular_mean":
+        return circular_windows(values, windows)[0]
     if name == "first" or name == "last":
         out = np.full((len(windows), *values.shape[1:]), np.nan)
         rows = windows.lo if name == "first" else windows.hi - 1

@@ -9,6 +9,7 @@ import typer
 from openefd.cli import (
     demo_cmd,
     import_cmds,
+    investigate_env_cmds,
     latency_cmd,
     query_cmds,
     serve_cmd,
@@ -56,6 +57,8 @@ app.command()(latency_cmd.exposures)
 app.command()(latency_cmd.arrivals)
 app.command()(latency_cmd.latency)
 app.command("summarize")(summaries_cmd.summarize)
+app.command()(investigate_env_cmds.wind)
+app.command()(investigate_env_cmds.seeing)
 app.command()(serve_cmd.serve)
 app.add_typer(token_cmds.app, name="token")
 
