@@ -79,8 +79,8 @@ def latency(
         float | None,
         typer.Option(
             min=0.001,
-            help="Transfer target, seconds after shutter close [default: setting "
-            "latency_transfer_target_s, 7].",
+            help="Transfer target, seconds after shutter close (default: setting "
+            "latency_transfer_target_s, 7).",
             show_default=False,
         ),
     ] = None,
@@ -88,8 +88,8 @@ def latency(
         float | None,
         typer.Option(
             min=0.001,
-            help="Nominal time between exposures, seconds [default: setting "
-            "latency_cadence_target_s, 34].",
+            help="Nominal time between exposures, seconds (default: setting "
+            "latency_cadence_target_s, 34).",
             show_default=False,
         ),
     ] = None,
@@ -97,8 +97,8 @@ def latency(
         float | None,
         typer.Option(
             min=0.001,
-            help="Plots draw longer latencies at this cap, seconds [default: setting "
-            "latency_cap_s, 300].",
+            help="Plots draw longer latencies at this cap, seconds (default: setting "
+            "latency_cap_s, 300).",
             show_default=False,
         ),
     ] = None,
@@ -107,7 +107,7 @@ def latency(
         typer.Option(
             min=0.0,
             help="A detector is slow when its median lateness exceeds this, seconds "
-            "[default: setting latency_slow_detector_margin_s, 5].",
+            "(default: setting latency_slow_detector_margin_s, 5).",
             show_default=False,
         ),
     ] = None,

@@ -9,6 +9,7 @@ import typer
 from openefd.cli import (
     demo_cmd,
     import_cmds,
+    investigate_cmds,
     investigate_env_cmds,
     latency_cmd,
     query_cmds,
@@ -59,6 +60,8 @@ app.command()(latency_cmd.latency)
 app.command("summarize")(summaries_cmd.summarize)
 app.command()(investigate_env_cmds.wind)
 app.command()(investigate_env_cmds.seeing)
+app.command()(investigate_cmds.correlate)
+app.command()(investigate_cmds.excursions)
 app.command()(serve_cmd.serve)
 app.add_typer(token_cmds.app, name="token")
 
