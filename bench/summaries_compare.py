@@ -112,7 +112,7 @@ def compare_results(
         out.nan_mismatches += int(one.sum())
         out.mismatches += int(one.sum()) + int(bad.sum())
         if diff.size:
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 rel = np.where(np.abs(y[finite]) > 0, diff / np.abs(y[finite]), diff)
             out.max_rel_diff = max(out.max_rel_diff, float(np.max(rel)))
         if (one.any() or bad.any()) and len(out.examples) < 5:
