@@ -165,6 +165,19 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--quick", action="store_true", help="smoke run: 50 exposures, 1 run of (a), not recorded"
     )
     parser.add_argument(
+        "--keep-store",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="load openefd's store into DIR and keep it; with --openefd-only, reuse DIR's "
+        "store when it holds one (no simulation, no loading)",
+    )
+    parser.add_argument(
+        "--openefd-only",
+        action="store_true",
+        help="time (a) only: no InfluxDB, no (b), no comparison, not recorded",
+    )
+    parser.add_argument(
         "--record",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -176,7 +189,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         if args.influx_every == 0:
             args.influx_every = 1
     if args.record is None:
-        args.record = not args.quick
+        args.record = not args.quick and not args.openefd_only
+    if args.openefd_only and args.record:
+        parser.error("--openefd-only runs are not recorded; drop --record")
     if args.exposures < 1 or args.repeat < 1 or args.influx_every < 0:
         parser.error("--exposures and --repeat must be positive, --influx-every ≥ 0")
     return args
@@ -243,7 +258,38 @@ def _window_rows(
     return rows, values
 
 
+def _store_in(directory: Path) -> bool:
+    return (directory / "efd.duckdb").exists()
+
+
+def run_openefd_only(args: argparse.Namespace) -> int:
+    """(a) alone, ``--repeat`` times, on the store in ``--keep-store`` (made when missing)."""
+    with tempfile.TemporaryDirectory(prefix="openefd-bench-summaries-") as tmp:
+        store_dir = args.keep_store if args.keep_store is not None else Path(tmp) / "store"
+        if _store_in(store_dir):
+            _say(f"reusing the store in {store_dir}")
+        else:
+            config = load_config(args.config)
+            _say(f"simulating the night: {args.exposures} exposures, config {args.config}")
+            night = simulate_night(SCHEMAS, config, args.exposures, args.seed, _say)
+            _say(f"openefd: loaded in {load_openefd(store_dir, night):.1f} s into {store_dir}")
+        seconds = []
+        for i in range(args.repeat):
+            result = _run_openefd(store_dir, args.config, None)
+            seconds.append(result.seconds)
+            _say(
+                f"(a) run {i + 1}: {result.seconds:.2f} s, peak RSS {result.rss_peak_mb:,.0f} MB, "
+                f"{result.exposures} exposures, {result.long_rows:,} long rows"
+            )
+    _say(f"(a) median of {len(seconds)}: {statistics.median(seconds):.2f} s")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.openefd_only:
+        return run_openefd_only(args)
+    if args.keep_store is not None and _store_in(args.keep_store):
+        raise SystemExit(f"{args.keep_store} already holds a store; reuse it with --openefd-only")
     started = dt.datetime.now(dt.UTC)
     wall0 = time.perf_counter()
     load_before = os.getloadavg()[0]
@@ -259,7 +305,7 @@ def run(args: argparse.Namespace) -> int:
     field_widths = {f"{p.spec.topic}|{f}": w for p in plans for f, w in p.widths.items()}
     influxd = influxd_version()
     with tempfile.TemporaryDirectory(prefix="openefd-bench-summaries-") as tmp:
-        store_dir = Path(tmp) / "store"
+        store_dir = args.keep_store if args.keep_store is not None else Path(tmp) / "store"
         efd_load_s = load_openefd(store_dir, night)
         efd_size = sum(p.stat().st_size for p in store_dir.glob("efd.duckdb*"))
         _say(f"openefd: loaded in {efd_load_s:.1f} s, {efd_size / 1e6:,.0f} MB")

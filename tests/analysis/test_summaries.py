@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -326,3 +327,211 @@ def test_poly_rms_exact_on_a_polynomial() -> None:
     assert got[0, 0] == pytest.approx(0, abs=1e-9)
     assert got[0, 1] == pytest.approx(_rms(x, y[:, 1], 2))
     assert np.isnan(got[1]).all()
+
+
+# -- rows out of order, several entries of one topic, the batched paths ----------------------
+
+
+@pytest.fixture(scope="module")
+def scrambled_store(
+    sal_xml_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Store]:
+    """The rows of ``store``, written newest chunk first and shuffled within each chunk."""
+    sim = NightSimulator(SimConfig(sal_xml_dir, START, hours=0.1, seed=1, profile=Profile.DEMO))
+    path = tmp_path_factory.mktemp("summaries-scrambled") / "store"
+    rng = np.random.default_rng(7)
+    chunks = [
+        {n: t for n, t in chunk.tables.items() if n in TOPICS}
+        for chunk in sim.chunks(seconds=120.0)
+    ]
+    with Store(path) as st_:
+        st_.register_topics([t for t in sim.topics() if t.name in TOPICS])
+        writer = Writer(st_, SchemaMode.STRICT)
+        with st_.transaction():
+            for tables in reversed(chunks):
+                writer.write_batches(
+                    [TopicBatch(n, t.take(rng.permutation(t.num_rows))) for n, t in tables.items()]
+                )
+        load_exposures(st_, sim.exposures(), sim.arrivals())
+    with Store(path, read_only=True) as st_:
+        yield st_
+
+
+def test_rows_out_of_order_give_the_same_summaries(
+    store: Store, scrambled_store: Store, result: ExposureSummaries
+) -> None:
+    scan = (
+        scrambled_store.cursor()
+        .sql('SELECT time_tai_ns FROM "lsst.sal.MTMount.elevation"')
+        .fetchall()
+    )
+    times = np.array([t for (t,) in scan])
+    assert (np.diff(times) < 0).any()  # the store really hands rows back out of order
+    again = summarize(scrambled_store, parse_config(CONFIG), day_obs=DAY)
+    pd.testing.assert_frame_equal(again.wide, result.wide, check_exact=True)
+    pd.testing.assert_frame_equal(again.long, result.long, check_exact=True)
+
+
+SHARED_TOPIC = """
+version: 1
+topics:
+  - topic: lsst.sal.ESS.temperature
+    sal_index: 102
+    pre_padding_s: 2
+    post_padding_s: 1
+    columns:
+      - {name: a_mean, field: temperatureItem, function: mean}
+      - {name: a_first, field: temperatureItem, function: first}
+      - {name: a_last, field: temperatureItem, function: last}
+      - {name: a_start, field: temperatureItem, function: at_start}
+  - topic: lsst.sal.ESS.temperature
+    sal_index: [1, 101]
+    columns:
+      - {name: b_count, field: numChannels, function: count}
+      - {name: b_first, field: numChannels, function: first}
+      - {name: b_median, field: temperatureItem, function: median}
+  - topic: lsst.sal.ESS.temperature
+    padding_s: 20
+    columns:
+      - {name: c_max, field: temperatureItem, function: max}
+      - {name: c_last, field: numChannels, function: last}
+      - name: c_recent
+        field: numChannels
+        function: {name: most_recent_value, lookback_s: 900}
+"""
+
+
+def test_entries_of_one_topic_read_together_as_each_alone(store: Store) -> None:
+    config = parse_config(SHARED_TOPIC)
+    together = summarize(store, config, day_obs=DAY)
+    for spec in config.topics:
+        alone = summarize(store, config.model_copy(update={"topics": [spec]}), day_obs=DAY)
+        names = [c.name for c in spec.columns]
+        mine = together.long[together.long["column"].isin(names)].reset_index(drop=True)
+        expected = alone.long.astype({"column": str}).reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine.astype({"column": str}), expected, check_exact=True)
+    frame = exposures(store, day_obs=DAY)
+    wide = together.wide.set_index("exposure_id")
+    for exp in frame.itertuples():
+        b, e = int(exp.timespan_begin_tai_ns), int(exp.timespan_end_tai_ns)
+        one = _rows(store, "lsst.sal.ESS.temperature", "numChannels", b, e, 1)
+        other = _rows(store, "lsst.sal.ESS.temperature", "numChannels", b, e, 101)
+        assert wide.loc[exp.exposure_id, "b_count"] == len(one) + len(other)
+        padded = _rows(
+            store, "lsst.sal.ESS.temperature", "temperatureItem", b - 20 * NS, e + 20 * NS
+        )
+        got = wide.loc[exp.exposure_id, "c_max"] if "c_max" in wide else None
+        assert got is None  # arrays stay in the long form unless flattened
+        long = together.long
+        c_max = long[(long["column"] == "c_max") & (long["exposure_id"] == exp.exposure_id)]
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN channels
+            expected_max = np.nanmax(padded, axis=0)
+        np.testing.assert_array_equal(
+            c_max.sort_values("element")["value"].to_numpy(), expected_max
+        )
+
+
+def test_long_frame_types(result: ExposureSummaries) -> None:
+    long = result.long
+    config = parse_config(CONFIG)
+    assert isinstance(long["column"].dtype, pd.CategoricalDtype)
+    assert list(long["column"].cat.categories) == [c.name for _, c in config.all_columns()]
+    assert long["element"].dtype == "Int64"
+    scalar = long["column"] == "el_mean"
+    assert long.loc[scalar, "element"].isna().all()
+    assert long.loc[long["column"] == "z_std", "element"].notna().all()
+    assert list(result.wide.columns[:4]) == ["instrument", "exposure_id", "obs_id", "day_obs"]
+    assert (result.wide.dtypes.iloc[4:] == np.float64).all()
+
+
+def _window_cases() -> st.SearchStrategy[tuple[np.ndarray, list[tuple[int, int]]]]:
+    values = arrays(
+        np.float64,
+        st.tuples(st.integers(0, 30), st.integers(1, 3)),
+        elements=st.one_of(st.floats(-1e3, 1e3), st.just(np.nan)),
+    )
+    bounds = st.lists(st.tuples(st.integers(0, 35), st.integers(0, 35)), min_size=1, max_size=5)
+    return st.tuples(values, bounds)
+
+
+def _bounds(n: int, bounds: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    lo = np.array([min(a, b, n) for a, b in bounds])
+    hi = np.array([min(max(a, b), n) for a, b in bounds])
+    return lo, hi
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=_window_cases(), column_major=st.booleans())
+def test_array_reducers_match_numpy_in_either_layout(
+    case: tuple[np.ndarray, list[tuple[int, int]]], column_major: bool
+) -> None:
+    values, bounds = case
+    lo, hi = _bounds(len(values), bounds)
+    laid_out = np.asfortranarray(values) if column_major else values
+    for name in ("mean", "stddev", "min", "max", "median", "count"):
+        got = reduce_windows(name, laid_out, Windows(lo, hi), ddof=1)
+        for i, (a, b) in enumerate(zip(lo, hi, strict=True)):
+            for j in range(values.shape[1]):
+                ok = values[a:b, j][~np.isnan(values[a:b, j])]
+                if name == "count":
+                    exp = len(ok)
+                elif len(ok) == 0 or (name == "stddev" and len(ok) < 2):
+                    exp = np.nan
+                elif name == "stddev":
+                    exp = np.std(ok, ddof=1)
+                else:
+                    exp = getattr(np, name)(ok)
+                assert got[i, j] == pytest.approx(exp, rel=1e-9, abs=1e-9, nan_ok=True), name
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    case=_window_cases(),
+    steps=arrays(np.float64, 30, elements=st.floats(0.05, 10)),
+    degree=st.integers(0, 3),
+    scalar=st.booleans(),
+)
+def test_batched_poly_rms_matches_polyfit(
+    case: tuple[np.ndarray, list[tuple[int, int]]], steps: np.ndarray, degree: int, scalar: bool
+) -> None:
+    values, bounds = case
+    values = values[:, 0] if scalar else values
+    n = len(values)
+    x = np.cumsum(steps[:n])  # strictly increasing: polyfit is never rank deficient
+    lo, hi = _bounds(n, bounds)
+    got = poly_rms(values, x, Windows(lo, hi), degree).reshape(len(lo), -1)
+    flat = values[:, None] if values.ndim == 1 else values
+    for i, (a, b) in enumerate(zip(lo, hi, strict=True)):
+        for j in range(flat.shape[1]):
+            ok = ~np.isnan(flat[a:b, j])
+            y = flat[a:b, j][ok]
+            exp = _rms(x[a:b][ok], y, degree)
+            scale = 1 + float(np.abs(y).max(initial=0))
+            assert got[i, j] == pytest.approx(exp, rel=1e-6, abs=1e-9 * scale, nan_ok=True)
+
+
+def test_poly_rms_on_repeated_x_falls_back_to_lstsq() -> None:
+    x = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 2.0, 2.0])
+    y = np.array([1.0, 2.0, 3.0, 2.0, 2.5, 3.5, 0.5, 1.0])
+    got = poly_rms(y, np.zeros_like(x), Windows([0], [8]), 1)  # one x for all: rank 1
+    assert got[0] == pytest.approx(np.std(y))
+    got = poly_rms(y, x, Windows([0], [8]), 2)
+    assert got[0] == pytest.approx(_rms(x, y, 2))
+
+
+def test_progress_counts_exposures_once_per_batch(store: Store) -> None:
+    t0 = int(exposures(store, day_obs=DAY)["timespan_begin_tai_ns"].iloc[0])
+    hour = 3600 * NS
+    synthetic = pd.DataFrame(
+        {
+            "exposure_id": [1, 2, 3, 4],
+            "timespan_begin_tai_ns": pd.array([t0, t0 + 10 * hour, None, t0 + NS], "Int64"),
+            "timespan_end_tai_ns": pd.array([t0 + NS, t0 + 10 * hour + NS, None, t0 + 2 * NS],
+                                            "Int64"),
+        }
+    )  # fmt: skip
+    calls: list[int] = []
+    out = summarize_exposures(store, synthetic, parse_config(CONFIG), progress=calls.append)
+    assert calls == [3, 4]  # the unknown timespan at once, then two batches 10 h apart
+    assert out.wide.loc[out.wide["exposure_id"] == 2, "el_count"].item() == 0

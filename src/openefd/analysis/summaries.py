@@ -11,19 +11,24 @@ Windows are the exposures' shutter-open timespans, TAI ns, half-open
 exposure e when ``begin_e − pre ≤ t < end_e + post``. As-of values (``at_start``,
 ``at_end``, ``most_recent_value``) are the newest row with ``t ≤ T``, no older
 than the function's look-back. Per topic and batch of exposures, one SQL query
-reads the rows of every window at once; numpy does the rest.
+reads the rows of every window of every entry naming the topic
+(:mod:`~openefd.analysis.summaries_read`), on a thread of its own while the
+previous topic is reduced; numpy does the rest
+(:mod:`~openefd.analysis.summaries_functions`). ``long["column"]`` is
+categorical (the configuration's order), ``long["element"]`` nullable.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from openefd.analysis.summaries_config import (
     AsOf,
@@ -35,28 +40,20 @@ from openefd.analysis.summaries_config import (
     TopicSpec,
     load_config,
 )
-from openefd.analysis.summaries_functions import (
-    FloatArray,
-    IntArray,
-    Windows,
-    poly_rms,
-    reduce_windows,
-    take_rows,
-)
+from openefd.analysis.summaries_functions import FieldReducer, poly_rms, take_rows
+from openefd.analysis.summaries_read import TopicRows, merged_ranges, read_rows
+from openefd.analysis.summaries_windows import FloatArray, IntArray, Windows
 from openefd.errors import ConfigurationError, QueryError, UnknownFieldError
-from openefd.query.arrays import element_columns, plain_numpy
-from openefd.query.select import array_lengths, topic_source
+from openefd.query.select import array_lengths
 from openefd.schema.model import SAL_INDEX_FIELD, FieldType, TopicSchema
-from openefd.store.columns import TIME_COLUMN
 from openefd.store.duckdb_store import Store
 from openefd.store.exposures import exposures as registry_exposures
-from openefd.store.registry import quote_ident
 
 __all__ = ["ExposureSummaries", "summarize", "summarize_exposures"]
 
 _NS = 1_000_000_000
-_MERGE_GAP_NS = 600 * _NS  # windows closer than this are read as one time range
-_BATCH_SPAN_NS = 3600 * _NS  # exposures summarised together span at most this
+_BATCH_SPAN_NS = 4 * 3600 * _NS  # exposures summarised together span at most this
+_READERS = 1  # topics read ahead, each on a thread of its own
 _ID_COLUMNS = ("instrument", "exposure_id", "obs_id", "day_obs")
 
 Progress = Callable[[int], None]
@@ -71,6 +68,7 @@ class ExposureSummaries:
       flattened array summaries);
     - ``long``: key/value, one row per (``exposure_id``, ``column``, ``element``)
       with ``value`` (``element`` is ``<NA>`` for scalars) — every summary;
+      ``column`` is categorical, its categories in the configuration's order;
     - ``columns``: per summary, ``topic``, ``field``, ``function``, ``units``,
       ``description``, ``ucd``, ``elements`` (0 for a scalar).
 
@@ -115,69 +113,13 @@ def _check_fields(store: Store, spec: TopicSpec) -> tuple[TopicSchema, dict[str,
     return layout, widths
 
 
-def _ranges(first: IntArray, last: IntArray) -> list[tuple[int, int]]:
-    """Merged inclusive time ranges covering every ``[first_i, last_i]``."""
-    order = np.argsort(first, kind="stable")
-    merged: list[tuple[int, int]] = []
-    for a, b in zip(first[order].tolist(), last[order].tolist(), strict=True):
-        if merged and a <= merged[-1][1] + _MERGE_GAP_NS:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
-        else:
-            merged.append((a, b))
-    return merged
+@dataclass(frozen=True)
+class _Entry:
+    """A topic entry of the configuration, checked against the store's layout."""
 
-
-def _fetch(
-    store: Store,
-    layout: TopicSchema,
-    spec: TopicSpec,
-    widths: dict[str, int],
-    ranges: list[tuple[int, int]],
-) -> tuple[IntArray, dict[str, FloatArray]]:
-    """Sorted row times and each field's values (float64, NaN for null) in ``ranges``."""
-    items = []
-    for name, width in widths.items():
-        cast = "DOUBLE[]" if width else "DOUBLE"
-        items.append(f"CAST({quote_ident(name)} AS {cast}) AS {quote_ident(name)}")
-    where = " OR ".join(f"({TIME_COLUMN} BETWEEN ? AND ?)" for _ in ranges)
-    params: list[object] = [t for r in ranges for t in r]
-    if spec.sal_indices is not None:
-        where = f"({where}) AND list_contains(?::BIGINT[], {quote_ident(SAL_INDEX_FIELD)})"
-        params.append(spec.sal_indices)
-    lo, hi = ranges[0][0], ranges[-1][1]
-    if not store.registry.has_table(layout.name) and store.pending.snapshot(layout.name) is None:
-        return np.empty(0, np.int64), {n: _empty(w) for n, w in widths.items()}
-    with topic_source(store, layout, start_tai_ns=lo, end_tai_ns=hi) as source:
-        sql = (
-            f"SELECT {TIME_COLUMN}, {', '.join(items)} FROM {source} WHERE {where} "
-            f"ORDER BY {TIME_COLUMN}"
-        )
-        table = store.cursor().sql(sql, params=params).to_arrow_table()
-    times = np.asarray(table[TIME_COLUMN].to_numpy(), dtype=np.int64)
-    values: dict[str, FloatArray] = {}
-    for name, width in widths.items():
-        column = table[name]
-        if width == 0:
-            values[name] = np.asarray(plain_numpy(column), dtype=np.float64)
-        elif len(times) == 0:
-            values[name] = _empty(width)
-        else:
-            values[name] = _matrix(column.combine_chunks(), width)
-    return times, values
-
-
-def _matrix(column: pa.Array, width: int) -> FloatArray:
-    """An ``(n, width)`` float64 matrix of a list column; missing elements NaN."""
-    lengths = pc.list_value_length(column).fill_null(0).to_numpy(zero_copy_only=False)
-    if column.null_count == 0 and bool((lengths == width).all()):
-        flat = np.asarray(plain_numpy(pc.list_flatten(column)), dtype=np.float64)
-        return flat.reshape(len(column), width)
-    parts = element_columns(column, range(width))
-    return np.column_stack(parts).astype(np.float64, copy=False)
-
-
-def _empty(width: int) -> FloatArray:
-    return np.empty((0, width) if width else 0, dtype=np.float64)
+    spec: TopicSpec
+    layout: TopicSchema
+    widths: dict[str, int]
 
 
 def _asof(times: IntArray, at: IntArray, lookback_s: float) -> tuple[IntArray, Any]:
@@ -187,25 +129,45 @@ def _asof(times: IntArray, at: IntArray, lookback_s: float) -> tuple[IntArray, A
     return rows, found
 
 
-def _compute(
-    col: ColumnSpec, values: FloatArray, times: IntArray, windows: Windows, at: dict[str, IntArray]
-) -> FloatArray:
-    fn = col.function
-    if isinstance(fn, Stddev):
-        return reduce_windows("stddev", values, windows, ddof=fn.ddof)
-    if isinstance(fn, AsOf | MostRecent):
-        start = take_rows(values, *_asof(times, at["begin"], fn.lookback_s))
-        if fn.name in ("at_start", "most_recent_value"):
-            return start
-        end = take_rows(values, *_asof(times, at["end"], fn.lookback_s))
-        return end if fn.name == "at_end" else end - start
-    if isinstance(fn, PolyRms):
-        if fn.basis == "time":
-            x = (times - (times[0] if len(times) else 0)).astype(np.float64) / _NS
-        else:
-            x = np.arange(len(times), dtype=np.float64)
-        return poly_rms(values, x, windows, fn.degree)
-    return reduce_windows(fn.name, values, windows)
+class _EntryRows:
+    """One entry's rows and windows; what several columns share is computed once."""
+
+    def __init__(self, rows: TopicRows, windows: Windows, at: dict[str, IntArray]) -> None:
+        self.rows = rows
+        self.windows = windows
+        self.at = at
+        self._reducers: dict[str, FieldReducer] = {}
+        self._asof: dict[tuple[str, float], tuple[IntArray, Any]] = {}
+
+    def reducer(self, field: str) -> FieldReducer:
+        if field not in self._reducers:
+            self._reducers[field] = FieldReducer(self.rows.values[field], self.windows)
+        return self._reducers[field]
+
+    def asof(self, field: str, at: str, lookback_s: float) -> FloatArray:
+        key = (at, lookback_s)
+        if key not in self._asof:
+            self._asof[key] = _asof(self.rows.times, self.at[at], lookback_s)
+        return take_rows(self.rows.values[field], *self._asof[key])
+
+    def compute(self, col: ColumnSpec) -> FloatArray:
+        fn = col.function
+        if isinstance(fn, Stddev):
+            return self.reducer(col.field).stddev(fn.ddof)
+        if isinstance(fn, AsOf | MostRecent):
+            start = self.asof(col.field, "begin", fn.lookback_s)
+            if fn.name in ("at_start", "most_recent_value"):
+                return start
+            end = self.asof(col.field, "end", fn.lookback_s)
+            return end if fn.name == "at_end" else end - start
+        if isinstance(fn, PolyRms):
+            times = self.rows.times
+            if fn.basis == "time":
+                x = (times - (times[0] if len(times) else 0)).astype(np.float64) / _NS
+            else:
+                x = np.arange(len(times), dtype=np.float64)
+            return poly_rms(self.rows.values[col.field], x, self.windows, fn.degree)
+        return self.reducer(col.field).reduce(fn.name)
 
 
 def _lookback_ns(spec: TopicSpec) -> int:
@@ -215,25 +177,50 @@ def _lookback_ns(spec: TopicSpec) -> int:
     return round(max(backs, default=0.0) * _NS)
 
 
+def _sal_union(entries: list[_Entry]) -> list[int] | None:
+    if any(e.spec.sal_indices is None for e in entries):
+        return None
+    return sorted({i for e in entries for i in e.spec.sal_indices or []})
+
+
+def _read_topic(store: Store, entries: list[_Entry], begin: IntArray, end: IntArray) -> TopicRows:
+    """The rows every entry (all of one topic) needs for one batch, in one query."""
+    widths: dict[str, int] = {}
+    firsts, lasts = [], []
+    for e in entries:
+        widths.update(e.widths)
+        firsts.append(np.minimum(begin - e.spec.pre_ns, begin - _lookback_ns(e.spec)))
+        lasts.append(np.maximum(end + e.spec.post_ns, end))
+    ranges = merged_ranges(np.concatenate(firsts), np.concatenate(lasts))
+    return read_rows(store, entries[0].layout, widths, ranges, _sal_union(entries))
+
+
 def _summarize_topic(
-    store: Store, spec: TopicSpec, begin: IntArray, end: IntArray
+    rows: TopicRows, entries: list[_Entry], begin: IntArray, end: IntArray
 ) -> dict[str, FloatArray]:
-    layout, widths = _check_fields(store, spec)
-    win_lo, win_hi = begin - spec.pre_ns, end + spec.post_ns
-    first = np.minimum(win_lo, begin - _lookback_ns(spec))
-    last = np.maximum(win_hi, end)
-    times, values = _fetch(store, layout, spec, widths, _ranges(first, last))
-    windows = Windows(
-        np.searchsorted(times, win_lo, side="left"), np.searchsorted(times, win_hi, side="left")
-    )
+    """Every column of the entries (all of one topic) for one batch, from ``rows``."""
     at = {"begin": begin, "end": end}
-    return {c.name: _compute(c, values[c.field], times, windows, at) for c in spec.columns}
+    out: dict[str, FloatArray] = {}
+    for e in entries:
+        mine = rows.select(e.spec.sal_indices, list(e.widths))
+        windows = Windows(
+            np.searchsorted(mine.times, begin - e.spec.pre_ns, side="left"),
+            np.searchsorted(mine.times, end + e.spec.post_ns, side="left"),
+        )
+        entry_rows = _EntryRows(mine, windows, at)
+        for c in e.spec.columns:
+            out[c.name] = entry_rows.compute(c)
+    return out
 
 
-def _column_table(store: Store, config: SummaryConfig) -> pd.DataFrame:
+def _entries(store: Store, config: SummaryConfig) -> list[_Entry]:
+    return [_Entry(spec, *_check_fields(store, spec)) for spec in config.topics]
+
+
+def _column_table(entries: list[_Entry]) -> pd.DataFrame:
     rows = []
-    for spec in config.topics:
-        layout, widths = _check_fields(store, spec)
+    for entry in entries:
+        spec, layout, widths = entry.spec, entry.layout, entry.widths
         for col in spec.columns:
             field = layout.field(col.field)
             assert field is not None
@@ -285,25 +272,40 @@ def summarize_exposures(
     needed = {"exposure_id", "timespan_begin_tai_ns", "timespan_end_tai_ns"}
     if missing := needed - set(exposures.columns):
         raise QueryError(f"exposures frame lacks columns {sorted(missing)}")
-    meta = _column_table(store, config)
+    entries = _entries(store, config)
+    meta = _column_table(entries)
+    by_topic: dict[str, list[_Entry]] = {}
+    for entry in entries:
+        by_topic.setdefault(entry.spec.topic, []).append(entry)
     known = exposures["timespan_begin_tai_ns"].notna() & exposures["timespan_end_tai_ns"].notna()
     known_pos = np.flatnonzero(known.to_numpy(dtype=bool))
     begin_all = exposures["timespan_begin_tai_ns"].to_numpy(dtype=np.int64, na_value=0)
     end_all = exposures["timespan_end_tai_ns"].to_numpy(dtype=np.int64, na_value=0)
     n = len(exposures)
     results: dict[str, FloatArray] = {}
-    for _, row in meta.iterrows():
-        width = int(row["elements"])
-        results[row["column"]] = np.full((n, width) if width else n, np.nan)
+    for name, width in zip(meta["column"], meta["elements"], strict=True):
+        results[name] = np.full((n, int(width)) if width else n, np.nan)
     done = n - len(known_pos)
-    for group in _batches(begin_all[known_pos]):
-        pos = known_pos[group]
-        for spec in config.topics:
-            for name, out in _summarize_topic(store, spec, begin_all[pos], end_all[pos]).items():
+    batches = [known_pos[group] for group in _batches(begin_all[known_pos])]
+    tasks = [
+        (b, group_entries) for b in range(len(batches)) for group_entries in by_topic.values()
+    ]
+    # the next topics' rows are read (DuckDB, mostly without the GIL) while one is reduced
+    with ThreadPoolExecutor(max_workers=_READERS, thread_name_prefix="summaries-read") as reader:
+        ahead: deque[Future[TopicRows]] = deque()
+        for i, (batch, group_entries) in enumerate(tasks):
+            for j in range(i + len(ahead), min(i + 1 + _READERS, len(tasks))):
+                p, e = batches[tasks[j][0]], tasks[j][1]
+                ahead.append(reader.submit(_read_topic, store, e, begin_all[p], end_all[p]))
+            rows = ahead.popleft().result()
+            pos = batches[batch]
+            summaries = _summarize_topic(rows, group_entries, begin_all[pos], end_all[pos])
+            for name, out in summaries.items():
                 results[name][pos] = out
-        done += len(pos)
-        if progress is not None:
-            progress(done)
+            if i + 1 == len(tasks) or tasks[i + 1][0] != batch:  # the batch's last topic
+                done += len(pos)
+                if progress is not None:
+                    progress(done)
     ids = exposures["exposure_id"].to_numpy(dtype=np.int64)
     return ExposureSummaries(_wide(exposures, results, meta), _long(ids, results, meta), meta)
 
@@ -311,46 +313,45 @@ def summarize_exposures(
 def _wide(
     exposures: pd.DataFrame, results: dict[str, FloatArray], meta: pd.DataFrame
 ) -> pd.DataFrame:
-    data: dict[str, Any] = {
-        c: exposures[c].to_numpy() for c in _ID_COLUMNS if c in exposures.columns
-    }
-    for _, row in meta.iterrows():
-        values = results[row["column"]]
+    """The id columns, then one float64 block of every scalar and flattened element."""
+    names: list[str] = []
+    blocks: list[FloatArray] = []
+    for name, flatten in zip(meta["column"], meta["flatten"], strict=True):
+        values = results[name]
         if values.ndim == 1:
-            data[row["column"]] = values
-        elif row["flatten"]:
-            for i in range(values.shape[1]):
-                data[f"{row['column']}{i}"] = values[:, i]
-    return pd.DataFrame(data)
+            names.append(name)
+            blocks.append(values[:, None])
+        elif flatten:
+            names.extend(f"{name}{i}" for i in range(values.shape[1]))
+            blocks.append(values)
+    n = len(exposures)
+    block = np.concatenate(blocks, axis=1) if blocks else np.empty((n, 0))
+    ids = pd.DataFrame({c: exposures[c].to_numpy() for c in _ID_COLUMNS if c in exposures.columns})
+    values_frame = pd.DataFrame(block, columns=pd.Index(names), copy=False)
+    return pd.concat([ids, values_frame], axis=1)
 
 
 def _long(ids: IntArray, results: dict[str, FloatArray], meta: pd.DataFrame) -> pd.DataFrame:
-    parts_id, parts_col, parts_el, parts_val = [], [], [], []
-    for name, values in results.items():
-        width = 1 if values.ndim == 1 else values.shape[1]
-        parts_id.append(np.repeat(ids, width))
-        parts_col.append(np.full(len(ids) * width, name, dtype=object))
-        element = (
-            np.tile(np.arange(width), len(ids)) if values.ndim == 2 else np.full(len(ids), -1)
-        )
-        parts_el.append(element)
-        parts_val.append(values.reshape(-1))
-    element_all = np.concatenate(parts_el) if parts_el else np.empty(0, np.int64)
+    """Key/value: ``column`` categorical (in configuration order), ``element`` nullable."""
+    names = list(results)
+    widths = np.array([1 if v.ndim == 1 else v.shape[1] for v in results.values()], np.int64)
+    scalar = np.array([v.ndim == 1 for v in results.values()], dtype=bool)
+    per_column = widths * len(ids)
+    codes = np.repeat(np.arange(len(names), dtype=np.int32), per_column)
+    exposure = np.concatenate([np.repeat(ids, w) for w in widths.tolist()] or [ids[:0]])
+    element = np.concatenate(
+        [np.tile(np.arange(w, dtype=np.int64), len(ids)) for w in widths.tolist()]
+        or [np.empty(0, np.int64)]
+    )
+    value = np.concatenate([v.reshape(-1) for v in results.values()] or [np.empty(0)])
     return pd.DataFrame(
         {
-            "exposure_id": np.concatenate(parts_id) if parts_id else np.empty(0, np.int64),
-            "column": np.concatenate(parts_col) if parts_col else np.empty(0, object),
-            "element": _elements(element_all),
-            "value": np.concatenate(parts_val) if parts_val else np.empty(0),
+            "exposure_id": exposure,
+            "column": pd.Categorical.from_codes(codes, categories=pd.Index(names)),
+            "element": pd.arrays.IntegerArray(element, np.repeat(scalar, per_column)),
+            "value": value,
         }
     )
-
-
-def _elements(element: IntArray) -> Any:
-    """Element numbers as nullable integers: ``<NA>`` (from -1) for scalars."""
-    out = pd.array(element, dtype="Int64")
-    out[element < 0] = pd.NA
-    return out
 
 
 def summarize(

@@ -65,7 +65,7 @@ def save_summaries(
         values = pa.table(
             {
                 "exposure_id": pa.array(long["exposure_id"].to_numpy()[rows], pa.int64()),
-                "name": pa.array(long["column"].to_numpy()[rows], pa.string()),
+                "name": _names(long["column"], rows),
                 "element": pa.array(element[rows], pa.int32()),
                 "value": pa.array(long["value"].to_numpy(dtype=np.float64)[rows], pa.float64()),
             }
@@ -80,6 +80,15 @@ def save_summaries(
             computed_tai_ns=computed_tai_ns,
         )
     return len(ids)
+
+
+def _names(column: pd.Series, rows: np.ndarray[Any, Any]) -> pa.Array:
+    """The ``column`` names of the chosen rows as Arrow strings (categorical or plain)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        names = pa.array([str(c) for c in column.cat.categories], pa.string())
+        codes = column.cat.codes.to_numpy()[rows]
+        return names.take(pa.array(codes, mask=codes < 0))  # code -1: a missing name
+    return pa.array(column.to_numpy()[rows], pa.string())
 
 
 def stored_summaries(
