@@ -205,11 +205,14 @@ def _line_of(node: Any, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
+# libyaml's safe loader when PyYAML was built with it (several times faster), else Python's.
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_config(text: str, source: str = "<string>") -> SummaryConfig:
     """A configuration from YAML text; errors name ``source``, the line and the key."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_FAST_LOADER)  # a safe loader (CSafeLoader or SafeLoader)
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"{source}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
@@ -217,6 +220,7 @@ def parse_config(text: str, source: str = "<string>") -> SummaryConfig:
     try:
         return SummaryConfig.model_validate(data)
     except ValidationError as exc:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)  # positions, for the message only
         problems = []
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not _is_union_tag(p))
