@@ -38,55 +38,35 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from openefd.analysis.summary_upkeep import attach_summaries
 from openefd.client.arguments import (
     DEFAULT_TIMEOUT_S,
     check_top_n,
-    is_single_time,
     resolve_location,
     server_url,
     time_range,
     with_astropy_units,
 )
+from openefd.client.asof_methods import AsOfMethods
 from openefd.client.exposure_methods import ExposureMethods
 from openefd.client.packed import unpack
 from openefd.client.write_methods import WriteMethods
 from openefd.errors import ConfigurationError, QueryError
 from openefd.query.aggregated import RESOLUTIONS, run_aggregated
-from openefd.query.asof import SAMPLE_TIME, run_asof
 from openefd.query.downsampled import run_downsampled
 from openefd.query.fields import flat_fields, normalize_field_list
 from openefd.query.select import RowSelect, array_lengths, run_select
 from openefd.schema.model import SAL_INDEX_FIELD
 from openefd.settings import Settings
 from openefd.store.duckdb_store import DB_FILE, Store
-from openefd.timeinput import duration_to_ns, tai_ns_to_index, to_tai_ns, to_tai_ns_array
+from openefd.timeinput import to_tai_ns
 
 __all__ = ["EfdClientSync", "resolve_location"]
 
 
-def _no_data_message(
-    client: EfdClientSync,
-    topic: str,
-    names: list[str],
-    asked: np.ndarray,
-    index: int | None,
-    age: int | None,
-) -> str:
-    when = tai_ns_to_index(asked, "utc")[0].isoformat()
-    newest = run_asof(client.store, topic, names, asked, index=index or None)
-    if newest[SAMPLE_TIME].isna().all():
-        return f"no data for {topic} at or before {when} (UTC): the topic has no earlier row"
-    since = newest[SAMPLE_TIME].iloc[0].isoformat()
-    limit = f" within max_age {age / 1e9:g} s" if age is not None else ""
-    return f"no data for {topic} at {when} (UTC){limit}: no data since {since}"
-
-
-class EfdClientSync(ExposureMethods, WriteMethods):
+class EfdClientSync(AsOfMethods, ExposureMethods, WriteMethods):
     """Blocking EFD client (``lsst_efd_client.EfdClientSync``'s API) on a store or a server.
 
     Parameters
@@ -312,69 +292,6 @@ class EfdClientSync(ExposureMethods, WriteMethods):
         if downsample is not None:
             return run_downsampled(self.store, req, downsample, fill)
         return self._select(req, self._index_field(topic_name, use_old_csc_indexing))
-
-    def select_asof(
-        self,
-        topic_name: str,
-        fields: str | Sequence[str],
-        times: Any,
-        *,
-        max_age: Any = None,
-        index: int | None = None,
-        time_scale: str = "utc",
-    ) -> pd.DataFrame:
-        """The fields' values as of each time: the newest row at or before it.
-
-        ``times`` is one time or many (astropy ``Time`` array, tz-aware
-        ``DatetimeIndex``, a list); one query answers them all. The frame has a
-        row per time, in the order given, and ``sample_time``, when the value
-        was recorded. A time with no row at or before it, or only rows older
-        than ``max_age`` (a duration), gets nulls; for a single time that is an
-        error saying since when there has been no data.
-        """
-        single = is_single_time(times)
-        asked = (
-            np.array([to_tai_ns(times, "time")], dtype=np.int64)
-            if single
-            else to_tai_ns_array(times, "times")
-        )
-        age = duration_to_ns(max_age, "max_age") if max_age is not None else None
-        return self.select_asof_tai(
-            topic_name,
-            normalize_field_list(fields),
-            asked,
-            single=single,
-            max_age_ns=age,
-            index=index,
-            time_scale=time_scale,
-        )
-
-    def select_asof_tai(
-        self,
-        topic_name: str,
-        fields: list[str],
-        times_tai_ns: npt.NDArray[np.int64],
-        *,
-        single: bool = False,
-        max_age_ns: int | None = None,
-        index: int | None = None,
-        time_scale: str = "utc",
-    ) -> pd.DataFrame:
-        """``select_asof`` at TAI ns times; ``single``: no data at the one time is an error."""
-        frame = run_asof(
-            self.store,
-            topic_name,
-            fields,
-            times_tai_ns,
-            max_age_ns=max_age_ns,
-            index=index or None,
-            time_scale=time_scale,
-        )
-        if single and frame[SAMPLE_TIME].isna().all():
-            raise QueryError(
-                _no_data_message(self, topic_name, fields, times_tai_ns, index, max_age_ns)
-            )
-        return frame
 
     def select_top_n(
         self,
