@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import time
 import warnings
 
 import numpy as np
@@ -17,6 +18,7 @@ from openefd.timescales import (
     NS_PER_S,
     UTC_EARLIEST_NS,
     leap_table,
+    now_tai_ns,
     seconds_to_ns,
     tai_to_utc_ns,
     utc_to_tai_ns,
@@ -115,3 +117,11 @@ def test_seconds_to_ns_rounds_to_microseconds() -> None:
     ]
     with pytest.raises(TimeValueError, match="finite"):
         seconds_to_ns([float("nan")])
+
+
+def test_now_is_the_system_clock_in_tai() -> None:
+    before = int(utc_to_tai_ns(time.time_ns())[()])
+    now = now_tai_ns()
+    after = int(utc_to_tai_ns(time.time_ns())[()])
+    assert isinstance(now, int)
+    assert before <= now <= after

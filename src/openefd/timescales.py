@@ -17,6 +17,7 @@ Before 1972 UTC had non-integral offsets; such times are rejected.
 from __future__ import annotations
 
 import calendar
+import time
 import warnings
 from functools import cache
 
@@ -30,6 +31,7 @@ __all__ = [
     "UTC_EARLIEST_NS",
     "LeapTable",
     "leap_table",
+    "now_tai_ns",
     "seconds_to_ns",
     "tai_to_utc_ns",
     "utc_to_tai_ns",
@@ -88,6 +90,11 @@ def utc_to_tai_ns(utc_ns: npt.ArrayLike) -> IntArray:
         )
     idx = np.searchsorted(table.utc_ns, utc, side="right") - 1
     return utc + table.offset_ns[idx]
+
+
+def now_tai_ns() -> int:
+    """The current time (the system's UTC clock) as TAI ns."""
+    return int(utc_to_tai_ns(time.time_ns())[()])
 
 
 def tai_to_utc_ns(tai_ns: npt.ArrayLike) -> IntArray:

@@ -45,7 +45,7 @@ from openefd.store.columns import TIME_COLUMN
 from openefd.store.duckdb_store import Store
 from openefd.store.exposure_tables import EXPOSURES, table_exists
 from openefd.store.exposures import exposures as registry_exposures
-from openefd.timescales import utc_to_tai_ns
+from openefd.timescales import now_tai_ns
 
 __all__ = ["SummaryUpkeep", "attach_summaries"]
 
@@ -172,7 +172,7 @@ class SummaryUpkeep:
             config = self._active_config()
             if not config.topics:
                 return 0
-            now = int(utc_to_tai_ns(time.time_ns()))
+            now = now_tai_ns()
             for _, group in frame.groupby("instrument", sort=True):
                 group = group.reset_index(drop=True)
                 result = summarize_exposures(self._store, group, config)

@@ -15,7 +15,6 @@ computing them.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -31,7 +30,7 @@ from openefd.cli.common import StoreOption, console, guarded, settings_for
 from openefd.errors import ConfigurationError
 from openefd.store.duckdb_store import Store
 from openefd.store.exposures import exposures as registry_exposures
-from openefd.timescales import utc_to_tai_ns
+from openefd.timescales import now_tai_ns
 
 __all__ = ["app", "summarize"]
 
@@ -141,7 +140,7 @@ def _compute(
 
             part = summarize_exposures(st, night, cfg, progress=advance)
             if save:
-                now = int(utc_to_tai_ns(time.time_ns()))
+                now = now_tai_ns()
                 save_summaries(st, night, part, cfg, computed_tai_ns=now)
             parts.append(part)
             done += len(night)
