@@ -84,7 +84,11 @@ class LiveWriter:
             with self.store.transaction():
                 for topic, entries in batches.items():
                     tables = conformed_tables(entries)
-                    table = pa.concat_tables(tables, promote_options="default").combine_chunks()
+                    table = (
+                        tables[0]
+                        if len(tables) == 1
+                        else pa.concat_tables(tables, promote_options="default").combine_chunks()
+                    )
                     written += self.store.insert(topic, table, conformed=True)
             self.store.pending.drop(batches)
             self.flushes += 1

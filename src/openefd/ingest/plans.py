@@ -90,7 +90,11 @@ class DeferredRows:
     def conform_all(run: list[DeferredRows]) -> pa.Table:
         """The rows of ``run`` (same plan) as one conformed table."""
         plan = run[0].plan
-        raw = pa.concat_tables([d.raw for d in run]) if len(run) > 1 else run[0].raw
+        # One contiguous run before the casts: each column is cast (or copied) once, and the
+        # result needs no further combining before DuckDB reads it.
+        raw = run[0].raw
+        if len(run) > 1:
+            raw = pa.concat_tables([d.raw for d in run]).combine_chunks()
         tai = np.concatenate([d.tai for d in run]) if len(run) > 1 else run[0].tai
         table = plan.conform(raw, tai)
         if table is None:  # pragma: no cover - deferred rows were checked to cast cleanly

@@ -112,8 +112,11 @@ def _matrix(column: pa.ChunkedArray, is_array: bool) -> npt.NDArray[np.float64]:
         ).reshape(-1, 1)
     lengths = np.asarray(pc.fill_null(pc.list_value_length(array), 0), dtype=np.int64)
     width = int(lengths.max()) if len(lengths) else 0
-    out = np.full((len(array), width), np.nan)
     flat = pc.cast(pc.list_flatten(array), pa.float64()).to_numpy(zero_copy_only=False)
+    if len(lengths) and int(lengths.min()) == width and array.null_count == 0:
+        # Every row a whole array (SAL arrays have a fixed length): the values in order.
+        return np.asarray(flat, dtype=np.float64).reshape(len(array), width)
+    out = np.full((len(array), width), np.nan)
     if len(flat):
         rows = np.repeat(np.arange(len(array)), lengths)
         starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))

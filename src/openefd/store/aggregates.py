@@ -29,7 +29,7 @@ from __future__ import annotations
 import fnmatch
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from openefd.schema.model import SAL_INDEX_FIELD, TopicKind
+from openefd.store.agg_recent import RecentRows
 from openefd.store.agg_rows import (
     AGG_SUFFIX,
     NS,
@@ -51,7 +52,7 @@ from openefd.store.agg_rows import (
 )
 from openefd.store.agg_stats import STATS
 from openefd.store.cold_manifest import cold_location, evicted_partitions, partition_rows
-from openefd.store.columns import TIME_COLUMN
+from openefd.store.columns import TIME_COLUMN, arrow_type
 from openefd.store.registry import quote_ident
 from openefd.store.sql import run, run_one
 
@@ -82,6 +83,7 @@ class Aggregates:
         self.budget_s = store.settings.aggregate_budget_ms / 1000
         self.busy_s = 0.0  # wall time spent bringing aggregates up to date
         self._rejudge: set[str] = set()  # topics judged slow that a write shows are not
+        self._recent = RecentRows()  # rows just appended: aggregated without reading back
         if not store.read_only:
             run(
                 store._con,
@@ -146,11 +148,21 @@ class Aggregates:
         seconds = np.unique(np.floor_divide(times, NS))
         self._dirty.setdefault(topic, []).append(seconds)
 
+    def appended(self, topic: str, rows: pa.Table, previous_max_ns: int | None) -> None:
+        """The store appended ``rows`` after every stored row of ``topic``."""
+        if self.enabled and self.mode(topic) != "none":
+            self._recent.appended(topic, rows, previous_max_ns)
+
+    def merged(self, topic: str) -> None:
+        """The store wrote rows of ``topic`` between stored ones: read them from the table."""
+        self._recent.drop(topic)
+
     def committed(self) -> None:
         self._taken.clear()
 
     def rolled_back(self) -> None:
         """The transaction failed: what it took must be done again."""
+        self._recent.drop()
         for topic, parts in self._taken.items():
             self._dirty.setdefault(topic, []).extend(parts)
         self._taken.clear()
@@ -179,6 +191,7 @@ class Aggregates:
         budget = None if (topics is not None or include_open) else self.budget_s
         if budget is not None:
             names.sort(key=self._oldest_dirty)
+        self._decide_rates(names, include_open)
         started = time.perf_counter()
         for topic in names:
             if budget is not None and time.perf_counter() - started > budget:
@@ -195,11 +208,9 @@ class Aggregates:
             if not include_open and newest_s - seconds[0] < self.lag_s:
                 self._dirty[topic] = [seconds]  # batch the work: one pass per lag_s
                 continue
-            if mode is None:
-                mode = self._decide(topic, seconds)
-                if mode is None:
-                    self._dirty[topic] = [seconds]
-                    continue
+            if mode is None:  # too little seen yet (judged above)
+                self._dirty[topic] = [seconds]
+                continue
             if mode == "none":
                 continue
             if not include_open:
@@ -212,6 +223,7 @@ class Aggregates:
             self._taken.setdefault(topic, []).append(seconds)
             for first, last in _ranges(seconds):
                 self._recompute_stats(topic, first, last)
+            self._recent.done_before(topic, (int(seconds[-1]) + 1) * NS)
             done += len(seconds)
         return done
 
@@ -267,24 +279,56 @@ class Aggregates:
             self._dirty[topic] = [np.sort(np.array([s for (s,) in secs], dtype=np.int64))]
         return self.refresh(names, include_open=True)
 
-    def _decide(self, topic: str, seconds: npt.NDArray[np.int64]) -> str | None:
-        """Judge a telemetry topic's rate from the rows of ``seconds``: > 1 Hz → 'stats'."""
-        layout = self._store.layout(topic)
-        keys = [TIME_COLUMN] + ([SAL_INDEX_FIELD] if layout.field(SAL_INDEX_FIELD) else [])
-        lo, hi = int(seconds[0]), int(seconds[-1])
-        with self._raw(topic, lo, hi) as source:
-            sql = (
-                f"SELECT count(*) FROM {source} WHERE {TIME_COLUMN} >= ? AND "
-                f"{TIME_COLUMN} < ? GROUP BY {TIME_COLUMN} // {NS}"
-                + (f", {quote_ident(SAL_INDEX_FIELD)}" if len(keys) > 1 else "")
-            )
-            counts = [c for (c,) in run(self._store._con, sql, [lo * NS, (hi + 1) * NS])]
-        if not counts or (len(counts) < _DECIDE_GROUPS and hi - lo < _DECIDE_SPAN_S):
-            return None  # too little seen yet
-        mode = "stats" if float(np.median(counts)) > 1 else "none"
-        run(self._store._con, f"INSERT OR REPLACE INTO {_MODES} VALUES (?, ?)", [topic, mode])
-        self._modes[topic] = mode
-        return mode
+    def _decide_rates(self, names: list[str], include_open: bool) -> None:
+        """Judge the rate of every undecided telemetry topic among ``names`` that has waited
+        its lag: more than one row per (second, salIndex) → 'stats'. One query for all
+        (a store starting up has hundreds of them)."""
+        store = self._store
+        pending: dict[str, tuple[int, int]] = {}
+        for topic in names:
+            parts = self._dirty.get(topic)
+            if not parts or self.mode(topic) is not None:
+                continue
+            if not store.registry.writer_has_table(topic):
+                continue
+            seconds = np.unique(np.concatenate(parts))
+            newest = store._stored_max(topic)
+            newest_s = seconds[-1] if newest is None else newest // NS
+            if include_open or newest_s - seconds[0] >= self.lag_s:
+                pending[topic] = (int(seconds[0]), int(seconds[-1]))
+        if not pending:
+            return
+        with ExitStack() as stack:
+            parts_sql = []
+            params: list[object] = []
+            for k, (topic, (lo, hi)) in enumerate(pending.items()):
+                source = stack.enter_context(self._raw(topic, lo, hi))
+                indexed = store.layout(topic).field(SAL_INDEX_FIELD) is not None
+                by = f", {quote_ident(SAL_INDEX_FIELD)}" if indexed else ""
+                parts_sql.append(
+                    f"SELECT {k} AS k, count(*) AS n FROM {source} WHERE {TIME_COLUMN} >= ? "
+                    f"AND {TIME_COLUMN} < ? GROUP BY {TIME_COLUMN} // {NS}{by}"
+                )
+                params += [lo * NS, (hi + 1) * NS]
+            rows = run(store._con, " UNION ALL ".join(parts_sql), params)
+        counts: dict[int, list[int]] = {}
+        for k, n in rows:
+            counts.setdefault(int(k), []).append(int(n))
+        decided: dict[str, str] = {}
+        for k, (topic, (lo, hi)) in enumerate(pending.items()):
+            seen = counts.get(k, [])
+            if not seen or (len(seen) < _DECIDE_GROUPS and hi - lo < _DECIDE_SPAN_S):
+                continue  # too little seen yet
+            decided[topic] = "stats" if float(np.median(seen)) > 1 else "none"
+        if not decided:
+            return
+        values = ", ".join("(?, ?)" for _ in decided)
+        flat = [x for pair in decided.items() for x in pair]
+        run(store._con, f"INSERT OR REPLACE INTO {_MODES} VALUES {values}", flat)
+        for topic, mode in decided.items():
+            self._modes[topic] = mode
+            if mode == "none":
+                self._recent.drop(topic)
 
     def _max_bucket(self, topic: str) -> int | None:
         if topic not in self._agg_max:
@@ -358,13 +402,20 @@ class Aggregates:
             + ([quote_ident(SAL_INDEX_FIELD)] if indexed else [])
             + [quote_ident(f.name) for f in fields]
         )
-        with self._raw(topic, first, last) as source:
-            sql = (
-                f"SELECT {select} FROM {source} WHERE {TIME_COLUMN} >= ? AND "
-                f"{TIME_COLUMN} < ? ORDER BY {order}{TIME_COLUMN}"
-            )
-            params = [first * NS, (last + 1) * NS]
-            raw = self._store._con.sql(sql, params=params).to_arrow_table()
+        types = {TIME_COLUMN: pa.int64()}
+        sal = layout.field(SAL_INDEX_FIELD)
+        if sal is not None:
+            types[SAL_INDEX_FIELD] = arrow_type(sal)
+        types.update((f.name, arrow_type(f)) for f in fields)
+        raw = self._recent.rows_of(topic, first * NS, (last + 1) * NS, types, indexed)
+        if raw is None or evicted_partitions(self._store, topic, first * NS, (last + 1) * NS - 1):
+            with self._raw(topic, first, last) as source:
+                sql = (
+                    f"SELECT {select} FROM {source} WHERE {TIME_COLUMN} >= ? AND "
+                    f"{TIME_COLUMN} < ? ORDER BY {order}{TIME_COLUMN}"
+                )
+                params = [first * NS, (last + 1) * NS]
+                raw = self._store._con.sql(sql, params=params).to_arrow_table()
         self._replace(topic, first, last, stats_table(raw, fields, indexed))
 
     @contextmanager

@@ -229,6 +229,7 @@ class Store:
                 self._append(topic, table)
                 self._max_time[topic] = batch_max
                 self._note_newest(topic, table, times)
+                self.aggregates.appended(topic, table, stored_max)
                 self._notify(topic, table)
                 return int(table.num_rows)
             self._con.register("_openefd_batch", table)
@@ -251,6 +252,7 @@ class Store:
             self._max_time[topic] = max(stored_max, batch_max)
             if batch_max > stored_max:
                 self._note_newest(topic, table, times)
+            self.aggregates.merged(topic)
             self._notify(topic, table)
         return int(row[0]) if row else 0
 
