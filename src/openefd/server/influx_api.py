@@ -37,7 +37,7 @@ from openefd.query.influxql import QueryLimits, StatementResult, execute
 from openefd.server.access_log import INFLUXDB_VERSION, OPENEFD_VERSION
 from openefd.server.deps import get_state
 from openefd.server.influx_auth import InfluxHTTPError, authenticate, go_quote
-from openefd.server.influx_json import chunk_documents, encode_results
+from openefd.server.influx_json import chunk_documents, encode_results_view
 from openefd.server.influx_time import epoch_divisor
 from openefd.server.limits import BodyTooLargeError, gunzip_limited
 from openefd.server.state import Scope, ServerState
@@ -138,8 +138,8 @@ def _execute(state: ServerState, text: str, database: str | None) -> list[Statem
 
 def _query_body(
     state: ServerState, text: str, database: str | None, divisor: int | None, pretty: bool
-) -> bytes:
-    return encode_results(_execute(state, text, database), divisor=divisor, pretty=pretty)
+) -> bytes | memoryview:
+    return encode_results_view(_execute(state, text, database), divisor=divisor, pretty=pretty)
 
 
 @router.api_route("/query", methods=["GET", "POST"])

@@ -7,15 +7,19 @@ Go's order, empty parts omitted (``omitempty``), one trailing newline.
 
 Numbers are written the way Go writes them because clients infer dtypes from
 the text (aioinflux → pandas): a float64 that is whole (and below 2**63 in
-magnitude; Go's limit is 1e21) is written without a decimal point (``1``, not ``1.0``), so pandas
-makes that column int64 exactly as it does against InfluxDB; other floats are
-the shortest text that reads back to the same float. NaN and ±Inf cannot be
-stored in InfluxDB and Go's encoder refuses them; they are written as
-``null``. Go also escapes ``<``, ``>`` and ``&`` in strings as ``\\u003c``
+magnitude; Go's limit is 1e21) is written without a decimal point (``1``, not
+``1.0``), so pandas makes that column int64 exactly as it does against
+InfluxDB; other floats are the shortest text that reads back to the same
+float. NaN and ±Inf cannot be stored in InfluxDB and Go's encoder refuses
+them; they are written as ``null`` (:mod:`.influx_values` has the rules for
+every kind of column). Go also escapes ``<``, ``>`` and ``&`` in strings as ``\\u003c``
 etc.; these bytes are left as they are (same value once parsed).
 
-Columns are converted with numpy (whole floats become Python ints in one
-masked assignment) and rows built with ``zip``; orjson writes the document.
+The values of a series are written by :mod:`.influx_json_fast` (column by
+column, no Python object per row) whenever it applies, else row by row from
+:func:`.influx_values.series_rows` (the reference: the same bytes either
+way); orjson writes the rest of the document. ``pretty`` answers always go
+row by row.
 """
 
 from __future__ import annotations
@@ -26,16 +30,24 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
 import orjson
 
 from openefd.query.influxql.results import Series, StatementResult
-from openefd.server.influx_time import epoch_values, rfc3339nano
+from openefd.server.influx_json_fast import RowsJson, joined, rows_json
+from openefd.server.influx_values import series_rows
 
-__all__ = ["chunk_documents", "encode_results", "error_document", "series_rows"]
+__all__ = [
+    "chunk_documents",
+    "encode_results",
+    "encode_results_view",
+    "error_document",
+    "series_rows",
+]
 
-_INT64_LIMIT = 2.0**63
-_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
+# Where a series' rows, already JSON text, go: orjson writes a fragment as it is and
+# never writes a NUL byte itself (it escapes one in a string as \u0000).
+_NUL = b"\x00"
+_HOLE = orjson.Fragment(_NUL)
 _gc_lock = threading.Lock()
 _gc_pauses = 0
 _gc_was_enabled = False
@@ -70,91 +82,33 @@ def error_document(message: str) -> bytes:
     return orjson.dumps({"error": message}, option=orjson.OPT_APPEND_NEWLINE)
 
 
-def _float_list(values: np.ndarray[Any, Any]) -> list[Any]:
-    """A float column as Python values: whole floats as ints, NaN/Inf as None."""
-    floats = values.astype(np.float64, copy=False)
-    finite = np.isfinite(floats)
-    magnitude = np.abs(floats)
-    # Whole floats of 2**63 and more stay floats: orjson writes no integer wider than
-    # 64 bits (Go writes the digits up to 1e21; no telemetry value comes near).
-    whole = finite & (np.trunc(floats) == floats) & (magnitude < _INT64_LIMIT)
-    all_finite = bool(finite.all())
-    if all_finite and not whole.any():
-        return floats.tolist()  # type: ignore[no-any-return]
-    out = floats.astype(object)
-    out[whole] = floats[whole].astype(np.int64)
-    if not all_finite:
-        out[~finite] = None
-    return out.tolist()  # type: ignore[no-any-return]
+_Rows = RowsJson | list[tuple[Any, ...]]
 
 
-def _plain(value: Any) -> Any:
-    """One value of an object column, as JSON-ready Python (Go's rules for floats)."""
-    if value is None or isinstance(value, str | bool):
-        return value
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        if number != number or number in (float("inf"), float("-inf")):
-            return None
-        if number.is_integer() and abs(number) < _INT64_LIMIT:
-            return int(number)
-        return number
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
-def _object_list(values: Sequence[Any] | np.ndarray[Any, Any]) -> list[Any]:
-    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    if set(map(type, items)) <= _PLAIN_TYPES:
-        return items
-    return [_plain(v) for v in items]
-
-
-def _column_list(values: np.ndarray[Any, Any] | Sequence[Any]) -> list[Any]:
-    if not isinstance(values, np.ndarray):
-        return _object_list(values)
-    kind = values.dtype.kind
-    if kind == "f":
-        return _float_list(values)
-    if kind in "iub":
-        return values.tolist()  # type: ignore[no-any-return]
-    if kind == "M":
-        ns = values.astype("datetime64[ns]")
-        text: list[Any] = rfc3339nano(ns.view(np.int64))
-        for i in np.flatnonzero(np.isnat(ns)):
-            text[i] = None
-        return text
-    return _object_list(values)
-
-
-def _time_list(values: np.ndarray[Any, Any] | Sequence[Any], divisor: int | None) -> list[Any]:
-    utc_ns = np.asarray(values, dtype=np.int64)
-    if divisor is None:
-        return rfc3339nano(utc_ns)
-    return epoch_values(utc_ns, divisor)
-
-
-def series_rows(series: Series, divisor: int | None) -> list[tuple[Any, ...]]:
-    """The rows of ``series`` as tuples; time per ``divisor`` (None: RFC 3339 text)."""
-    if not series.values:
-        return []
-    columns = []
-    for i, column in enumerate(series.values):
-        if i == 0 and series.time_column:
-            columns.append(_time_list(column, divisor))
-        else:
-            columns.append(_column_list(column))
-    return list(zip(*columns, strict=True))
+def _rows(series: Series, divisor: int | None, vectorised: bool) -> _Rows:
+    """The rows of ``series``: as JSON text when the vectorised encoder applies."""
+    if vectorised:
+        text = rows_json(series, divisor)
+        if text is not None:
+            return text
+    with _gc_paused():
+        return series_rows(series, divisor)
 
 
 def _series_doc(
-    series: Series, rows: Sequence[tuple[Any, ...]], partial: bool = False
+    series: Series,
+    rows: _Rows,
+    holes: list[list[bytes | memoryview]],
+    start: int = 0,
+    stop: int | None = None,
+    partial: bool = False,
 ) -> dict[str, Any]:
+    """The series document with rows ``start`` to ``stop`` (exclusive; None: all).
+
+    Rows already written as JSON text leave a hole (:data:`_HOLE`) in the
+    document and their parts in ``holes``, in the order orjson meets them.
+    """
+    end = len(rows) if stop is None else min(stop, len(rows))
     doc: dict[str, Any] = {}
     if series.name:
         doc["name"] = series.name
@@ -162,8 +116,12 @@ def _series_doc(
         doc["tags"] = dict(sorted(series.tags.items()))
     if series.columns:
         doc["columns"] = series.columns
-    if rows:
-        doc["values"] = rows
+    if end > start:
+        if isinstance(rows, RowsJson):
+            doc["values"] = _HOLE
+            holes.append(rows.values(start, end))
+        else:
+            doc["values"] = rows if (start, end) == (0, len(rows)) else rows[start:end]
     if partial:
         doc["partial"] = True
     return doc
@@ -182,9 +140,31 @@ def _result_doc(
     return doc
 
 
-def _dumps(doc: dict[str, Any], pretty: bool) -> bytes:
+def _dumps(
+    doc: dict[str, Any], pretty: bool, holes: list[list[bytes | memoryview]] | None = None
+) -> bytes:
+    document = _document(doc, pretty, holes, view=False)
+    assert isinstance(document, bytes)
+    return document
+
+
+def _document(
+    doc: dict[str, Any],
+    pretty: bool,
+    holes: list[list[bytes | memoryview]] | None = None,
+    *,
+    view: bool,
+) -> bytes | memoryview:
+    """``doc`` as JSON text, the rows in ``holes`` filled in (into Arrow's pool if ``view``)."""
     if not pretty:
-        return orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE)
+        text = orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE)
+        if not holes:
+            return text
+        between = text.split(_NUL)
+        parts: list[bytes | memoryview] = [between[0]]
+        for rows, after in zip(holes, between[1:], strict=True):
+            parts += [*rows, after]
+        return joined(parts) if view else b"".join(parts)
     # Go's json.MarshalIndent(resp, "", "    "): orjson indents by two, so double it.
     text = orjson.dumps(doc, option=orjson.OPT_INDENT_2)
     lines = []
@@ -195,15 +175,41 @@ def _dumps(doc: dict[str, Any], pretty: bool) -> bytes:
 
 
 def encode_results(
-    results: Sequence[StatementResult], *, divisor: int | None, pretty: bool = False
+    results: Sequence[StatementResult],
+    *,
+    divisor: int | None,
+    pretty: bool = False,
+    vectorised: bool = True,
 ) -> bytes:
-    """The whole answer as one JSON document (``chunked`` not asked for)."""
+    """The whole answer as one JSON document (``chunked`` not asked for).
+
+    ``vectorised=False`` writes every series row by row (the reference the
+    vectorised encoder is tested against); the bytes are the same.
+    """
+    body = encode_results_view(results, divisor=divisor, pretty=pretty, vectorised=vectorised)
+    return body if isinstance(body, bytes) else bytes(body)
+
+
+def encode_results_view(
+    results: Sequence[StatementResult],
+    *,
+    divisor: int | None,
+    pretty: bool = False,
+    vectorised: bool = True,
+) -> bytes | memoryview:
+    """As :func:`encode_results`, without copying a large answer into a ``bytes``.
+
+    A view of memory from Arrow's pool when rows were written vectorised
+    (what an HTTP response can send as it is), else bytes.
+    """
+    fast = vectorised and not pretty
+    holes: list[list[bytes | memoryview]] = []
     with _gc_paused():
         docs = []
         for result in results:
-            series = [_series_doc(s, series_rows(s, divisor)) for s in result.series]
+            series = [_series_doc(s, _rows(s, divisor, fast), holes) for s in result.series]
             docs.append(_result_doc(result, series))
-        return _dumps({"results": docs}, pretty)
+        return _document({"results": docs}, pretty, holes, view=True)
 
 
 def chunk_documents(
@@ -212,27 +218,30 @@ def chunk_documents(
     divisor: int | None,
     chunk_size: int,
     pretty: bool = False,
+    vectorised: bool = True,
 ) -> Iterator[bytes]:
     """The answer as InfluxDB streams it with ``chunked=true``: one document per line.
 
     As InfluxDB's emitter does: each document holds one series of at most
     ``chunk_size`` rows; a series cut short carries ``"partial":true``, and so
     does every result but the last document of its statement. A statement
-    without series (or with an error) is one document.
+    without series (or with an error) is one document. ``vectorised`` as for
+    :func:`encode_results`.
     """
     size = max(1, chunk_size)
+    fast = vectorised and not pretty
     for result in results:
         if result.error is not None or not result.series:
             yield _dumps({"results": [_result_doc(result, [])]}, pretty)
             continue
         last_series = len(result.series) - 1
         for index, series in enumerate(result.series):
-            with _gc_paused():
-                rows = series_rows(series, divisor)
-            starts = range(0, len(rows), size) if rows else range(1)
+            rows = _rows(series, divisor, fast)
+            starts = range(0, len(rows), size) if len(rows) else range(1)
             for start in starts:
                 more_rows = start + size < len(rows)
                 more_in_statement = more_rows or index < last_series
-                doc = _series_doc(series, rows[start : start + size], partial=more_rows)
+                holes: list[list[bytes | memoryview]] = []
+                doc = _series_doc(series, rows, holes, start, start + size, partial=more_rows)
                 result_doc = _result_doc(result, [doc], partial=more_in_statement)
-                yield _dumps({"results": [result_doc]}, pretty)
+                yield _dumps({"results": [result_doc]}, pretty, holes)

@@ -17,7 +17,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["EPOCH_DIVISORS", "epoch_divisor", "epoch_values", "rfc3339nano"]
+__all__ = [
+    "EPOCH_DIVISORS",
+    "epoch_array",
+    "epoch_divisor",
+    "epoch_values",
+    "rfc3339nano",
+    "rfc3339nano_json",
+]
 
 EPOCH_DIVISORS: dict[str, int] = {
     "ns": 1,
@@ -35,6 +42,7 @@ EPOCH_DIVISORS: dict[str, int] = {
 _WIDTH = 31  # "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" is 30 bytes; one spare for NUL padding
 _DIGIT = 48
 _DASH, _T, _COLON, _DOT, _Z = 45, 84, 58, 46, 90
+_QUOTE, _COMMA, _CLOSE = 34, 44, 93
 
 
 def epoch_divisor(epoch: str) -> int | None:
@@ -42,14 +50,19 @@ def epoch_divisor(epoch: str) -> int | None:
     return EPOCH_DIVISORS.get(epoch)
 
 
-def epoch_values(utc_ns: npt.NDArray[np.int64], divisor: int) -> list[Any]:
-    """``utc_ns`` in units of ``divisor`` ns, truncated toward zero, as Python ints."""
+def epoch_array(utc_ns: npt.NDArray[np.int64], divisor: int) -> npt.NDArray[np.int64]:
+    """``utc_ns`` in units of ``divisor`` ns, truncated toward zero (``utc_ns`` itself for ns)."""
     if divisor == 1:
-        return utc_ns.tolist()  # type: ignore[no-any-return]
+        return utc_ns
     quotient = utc_ns // divisor
     # Go's integer division truncates toward zero; numpy's floors.
     quotient += (utc_ns < 0) & (quotient * divisor != utc_ns)
-    return quotient.tolist()  # type: ignore[no-any-return]
+    return quotient
+
+
+def epoch_values(utc_ns: npt.NDArray[np.int64], divisor: int) -> list[Any]:
+    """``utc_ns`` in units of ``divisor`` ns, truncated toward zero, as Python ints."""
+    return epoch_array(utc_ns, divisor).tolist()  # type: ignore[no-any-return]
 
 
 def _digits(values: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.uint8]:
@@ -94,17 +107,15 @@ def _date_time_bytes(seconds: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
     return np.ascontiguousarray(out.T)
 
 
-def rfc3339nano(utc_ns: npt.NDArray[np.int64]) -> list[str]:
-    """Go's ``RFC3339Nano`` text of each UTC ns time, as a list of str.
+def _rfc3339_buffer(
+    times: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Go's ``RFC3339Nano`` text of each time, NUL-padded rows of ``_WIDTH`` bytes, and lengths.
 
     Date and clock are worked out once per run of equal seconds (telemetry at
-    tens of Hz shares them), the fraction per row; every row is assembled in
-    one byte buffer and split once into Python strings.
+    tens of Hz shares them), the fraction per row.
     """
-    times = np.asarray(utc_ns, dtype=np.int64)
     n = times.shape[0]
-    if n == 0:
-        return []
     seconds, fraction = np.divmod(times, 1_000_000_000)
     run_start = np.empty(n, dtype=bool)
     run_start[0] = True
@@ -121,6 +132,44 @@ def rfc3339nano(utc_ns: npt.NDArray[np.int64]) -> list[str]:
     buf[:, 19] = np.where(has_fraction, _DOT, _Z)
     rows = np.flatnonzero(has_fraction)
     buf[rows, 21 + last[rows]] = _Z
+    # "…SSZ" is 20 bytes; with a fraction, "…SS.d…dZ" ends just after the last digit's Z.
+    lengths = np.where(has_fraction, 22 + last, 20).astype(np.int64)
+    return buf, lengths
+
+
+def rfc3339nano(utc_ns: npt.NDArray[np.int64]) -> list[str]:
+    """Go's ``RFC3339Nano`` text of each UTC ns time, as a list of str.
+
+    Every row is assembled in one byte buffer and split once into Python
+    strings.
+    """
+    times = np.asarray(utc_ns, dtype=np.int64)
+    if times.shape[0] == 0:
+        return []
+    buf, _ = _rfc3339_buffer(times)
     # Fixed-width bytes drop their trailing NULs; one join and one split make the strs.
     packed = buf.view(f"S{_WIDTH}").ravel().tolist()
     return b"\n".join(packed).decode("ascii").split("\n")
+
+
+def rfc3339nano_json(utc_ns: npt.NDArray[np.int64]) -> tuple[bytes, npt.NDArray[np.int64]]:
+    """The JSON array of each time's ``RFC3339Nano`` text, and where each value ends.
+
+    ``["2024-05-01T03:00:00Z","2024-05-01T03:00:00.02Z"]``, built in numpy
+    (no Python string per row); ends: the offset in the array's inside just
+    past each value's comma (for the last value, where its comma would be).
+    """
+    times = np.asarray(utc_ns, dtype=np.int64)
+    if times.shape[0] == 0:
+        return b"[]", np.zeros(0, dtype=np.int64)
+    buf, lengths = _rfc3339_buffer(times)
+    rows = np.zeros((times.shape[0], _WIDTH + 3), dtype=np.uint8)
+    rows[:, 0] = _QUOTE
+    rows[:, 1 : _WIDTH + 1] = buf
+    index = np.arange(times.shape[0])
+    rows[index, lengths + 1] = _QUOTE
+    rows[index, lengths + 2] = _COMMA
+    flat = rows.ravel()
+    packed = flat[flat != 0]  # '"…",' after '"…",': the NUL padding squeezed out
+    packed[-1] = _CLOSE  # the last comma
+    return b"[" + packed.tobytes(), np.cumsum(lengths + 3)

@@ -6,7 +6,9 @@ many elements are asked are read as whole lists and cut in numpy
 (:func:`openefd.query.arrays.element_columns`), which is many times faster
 than one SQL expression per element. Values come back with a null mask;
 NaN counts as null (InfluxDB stores no NaN; a missing array element reads
-as NaN).
+as NaN). DuckDB sorts only where LIMIT or OFFSET pick rows by time; all the
+rows of a range are sorted in numpy, which costs next to nothing when they
+were written in order (DuckDB's sort of a range cost more than its scan).
 """
 
 from __future__ import annotations
@@ -85,9 +87,25 @@ def _whole_lists(refs: list[ColumnRef]) -> set[str]:
     return {name for name, n in counts.items() if n > _WHOLE_LIST}
 
 
+def _stored_float(ref: ColumnRef) -> bool:
+    """A float scalar: read as stored and widened in numpy (:func:`_float64`)."""
+    return ref.element is None and ref.field.type.is_float
+
+
+def _float64(values: Values) -> Values:
+    """Stored numbers (float32, float64) as float64, as DuckDB's CAST to DOUBLE gives them.
+
+    Widening float32 is exact; numpy does it for a fraction of what the CAST
+    costs DuckDB. Object columns (nulls read through Arrow) hold Python floats.
+    """
+    if values.data.dtype.kind not in "biuf" or values.data.dtype == np.float64:
+        return values
+    return Values(values.data.astype(np.float64), values.nulls)
+
+
 def _select_items(refs: list[ColumnRef], whole: set[str]) -> list[str]:
     items = [
-        f"{r.sql} AS c{i}"
+        f"{quote_ident(r.field.name) if _stored_float(r) else r.sql} AS c{i}"
         for i, r in enumerate(refs)
         if r.element is None or r.field.name not in whole
     ]
@@ -128,11 +146,32 @@ def _sql(f: Fetch, source: str, whole: set[str], window: bool) -> tuple[str, lis
         )
         params = [*params, *params, _RECENT_WINDOW_NS]
     limit = f.max_rows + 1 if not f.limit else min(f.limit, f.max_rows + 1)
-    sql = (
-        f"SELECT {items} FROM {source} WHERE {where} "
-        f"ORDER BY {TIME_COLUMN} {'DESC' if f.descending else 'ASC'} LIMIT ? OFFSET ?"
-    )
+    order = ""
+    if _ordered_in_sql(f, window):
+        order = f"ORDER BY {TIME_COLUMN} {'DESC' if f.descending else 'ASC'} "
+    sql = f"SELECT {items} FROM {source} WHERE {where} {order}LIMIT ? OFFSET ?"
     return sql, [*params, limit, f.offset]
+
+
+def _ordered_in_sql(f: Fetch, window: bool) -> bool:
+    """Whether DuckDB sorts the rows: only where LIMIT/OFFSET pick rows by order.
+
+    Every matching row in ascending order (the common case) is sorted in
+    numpy instead (:func:`_in_time_order`): DuckDB's sort costs more than
+    the scan, and rows come back in time order already unless written out
+    of order. ``LIMIT max_rows + 1`` then only detects too many rows.
+    """
+    return f.descending or bool(f.limit) or bool(f.offset) or window
+
+
+def _in_time_order(times: Any, values: list[Values]) -> tuple[Any, list[Values]]:
+    """Rows sorted by time (stable: rows of equal time keep the order they were read in)."""
+    if times.shape[0] < 2 or bool((times[1:] >= times[:-1]).all()):
+        return times, values
+    order = np.argsort(times, kind="stable")
+    return times[order], [
+        Values(v.data[order], v.nulls[order] if v.nulls is not None else None) for v in values
+    ]
 
 
 def _run(store: Store, f: Fetch, source: str, window: bool) -> tuple[Any, list[Values]]:
@@ -142,7 +181,7 @@ def _run(store: Store, f: Fetch, source: str, window: bool) -> tuple[Any, list[V
     if not whole:
         raw = cursor.execute(sql, params).fetchnumpy()
         times = np.asarray(raw[TIME_COLUMN], dtype=np.int64)
-        return times, [Values.of(raw[f"c{i}"]) for i in range(len(f.refs))]
+        return times, [_read(raw[f"c{i}"], r) for i, r in enumerate(f.refs)]
     table = cursor.sql(sql, params=params).to_arrow_table()
     times = np.asarray(table[TIME_COLUMN].to_numpy(), dtype=np.int64)
     split: dict[tuple[str, int], Any] = {}
@@ -159,8 +198,13 @@ def _run(store: Store, f: Fetch, source: str, window: bool) -> tuple[Any, list[V
             data = column.to_numpy(zero_copy_only=False)
             if column.null_count:
                 data = np.asarray(column.to_pylist(), dtype=object)
-            out.append(Values.of(data))
+            out.append(_read(data, r))
     return times, out
+
+
+def _read(data: Any, ref: ColumnRef) -> Values:
+    values = Values.of(data)
+    return _float64(values) if _stored_float(ref) else values
 
 
 def _drop_empty_rows(times: Any, values: list[Values]) -> tuple[Any, list[Values]]:
@@ -190,10 +234,14 @@ def fetch_rows(store: Store, f: Fetch) -> tuple[np.ndarray[Any, Any], list[Value
             times, values = _run(store, f, source, window=True)
             if len(times) < min(f.limit, f.max_rows + 1):
                 times, values = None, None
+        sorted_by_sql = True
         if times is None or values is None:
             times, values = _run(store, f, source, window=False)
+            sorted_by_sql = _ordered_in_sql(f, window=False)
     if len(times) > f.max_rows:
         raise f.too_many
+    if not sorted_by_sql:
+        times, values = _in_time_order(times, values)
     if f.require_any:
         times, values = _drop_empty_rows(times, values)
     return times, values
