@@ -40,20 +40,17 @@ class _Plan:
     # Integer columns cast to a narrower integer: their values must lie in the bounds.
     bounds: tuple[_Bound, ...]
     deferrable: bool  # every cast cannot fail, or is an integer narrowing checked by bounds
+    cast_to: pa.Schema  # ``incoming`` with each mapped column's store type: one cast call
 
     def conform(self, table: pa.Table, tai: np.ndarray) -> pa.Table | None:
         """``table`` (of schema ``incoming``) as the store's columns; None if a cast fails."""
-        arrays: list[pa.Array | pa.ChunkedArray] = [pa.array(tai, type=pa.int64())]
-        try:
-            for index, cast_to, dtype in self.steps:
-                if index < 0:
-                    arrays.append(pa.nulls(table.num_rows, dtype))
-                elif cast_to is None:
-                    arrays.append(table.column(index))
-                else:
-                    arrays.append(table.column(index).cast(cast_to))
+        try:  # every column in one call; those of the right type pass through
+            cast = table.cast(self.cast_to)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             return None
+        arrays: list[pa.Array | pa.ChunkedArray] = [pa.array(tai, type=pa.int64())]
+        for index, _, dtype in self.steps:
+            arrays.append(pa.nulls(table.num_rows, dtype) if index < 0 else cast.column(index))
         return pa.Table.from_arrays(arrays, schema=self.conformed)
 
     def within_bounds(self, table: pa.Table) -> bool:
@@ -154,8 +151,15 @@ class WritePlans:
             if limits is not None:
                 bounds.append((index, _element(source)[1], *limits))
             steps.append((index, None if same else field.type, field.type))
+        targets = dict(zip(conformed.column_names, conformed.schema.types, strict=True))
+        cast_to = pa.schema(
+            [
+                f.with_type(targets[f.name]) if f.name in targets and f.name != TIME_COLUMN else f
+                for f in incoming.schema
+            ]
+        )
         self._plans[topic] = _Plan(
-            incoming.schema, conformed.schema, tuple(steps), tuple(bounds), deferrable
+            incoming.schema, conformed.schema, tuple(steps), tuple(bounds), deferrable, cast_to
         )
 
     def _checked(self, topic: str, table: pa.Table) -> tuple[_Plan, np.ndarray] | None:
