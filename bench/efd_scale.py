@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as dt
+import gc
 import os
 import pstats
 import shlex
@@ -345,6 +346,7 @@ def _headroom_runs(tmp: Path, stream: LiveStream, runs: int) -> tuple[LiveResult
     for k in range(runs):
         for aggregation in (True, False):
             path = tmp / f"store-live-{k}-{'on' if aggregation else 'off'}"
+            _settle()
             settings = Settings(store=path, aggregation=aggregation)
             with Store(path, settings=settings) as store:
                 store.register_topics(stream.topics)
@@ -356,6 +358,14 @@ def _headroom_runs(tmp: Path, stream: LiveStream, runs: int) -> tuple[LiveResult
             what = "with" if aggregation else "without"
             _say(f"openefd headroom {what} aggregation, run {k + 1}: {result.headroom:.1f}×")
     return _median_run(results[True]), _median_run(results[False]), held
+
+
+def _settle() -> None:
+    """Start a timed feed from the same state: the previous run's files written out (its
+    deleted store's write-back would otherwise land in this run's commits), garbage
+    collected."""
+    os.sync()
+    gc.collect()
 
 
 def _median_run(results: list[LiveResult]) -> LiveResult:
@@ -450,6 +460,7 @@ def run(args: argparse.Namespace) -> int:
                         client.store, stream, args.latency_speed, args.probes, seed=3
                     )
                 _say(f"openefd latency p99 {efd_lat.p(99):.1f} ms: {efd_lat.detail()}")
+                _settle()
                 influx_live = influx_headroom(influx, stream)
                 _say(f"InfluxDB headroom {influx_live.headroom:.1f}×: {influx_live.detail()}")
                 server.wait_idle(timeout_s=120)

@@ -31,6 +31,7 @@ from openefd.query.select import RowSelect
 from openefd.schema.model import TopicSchema
 from openefd.settings import SchemaMode, Settings
 from openefd.sim import NightSimulator, Profile, SimConfig
+from openefd.store import agg_recent
 from openefd.store.agg_rows import agg_table
 from openefd.store.duckdb_store import Store
 from openefd.store.registry import quote_ident
@@ -630,6 +631,25 @@ def test_appended_rows_are_aggregated_from_memory_as_from_the_table(
             same_table(incremental, rebuilt(store, topic))
             if not late:  # every batch was an append: seconds came from memory
                 assert served > 0
+
+
+def test_rows_beyond_the_memory_cap_are_read_from_the_table(
+    eager: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bulk load in one transaction keeps at most MAX_BYTES of rows for the aggregates:
+    beyond that the topic's rows are dropped and its seconds read back, with the same
+    result."""
+    monkeypatch.setattr(agg_recent, "MAX_BYTES", 1)  # any append exceeds it
+    recent = eager.aggregates._recent
+    rows = azimuth_rows(np.random.default_rng(12), 0, 6).sort_values("time_tai_ns")
+    writer = Writer(eager)
+    writer.write(AZ, rows.iloc[: len(rows) // 2].reset_index(drop=True))
+    assert recent.rows_of(AZ, T0, T0 + 10 * NS, {"time_tai_ns": pa.int64()}, False) is None
+    writer.write(AZ, rows.iloc[len(rows) // 2 :].reset_index(drop=True))
+    refresh_all(eager)
+    assert recent._nbytes == 0
+    got = assert_matches_raw(eager, AZ, AZ_FIELDS)
+    assert got["rows"].sum() == len(rows)
 
 
 # ------------------------------------------------------------------- roll-backs

@@ -10,9 +10,10 @@ is aggregated from memory, any other from the table.
 
 Anything that is not a plain append — rows written between stored ones, a
 rolled-back transaction — drops the topic's rows, and its aggregates are
-read from the table again until the next append starts anew. A topic holding
-more than :data:`MAX_ROWS` rows is dropped the same way (aggregation far
-behind the feed: memory stays bounded).
+read from the table again until the next append starts anew. Rows beyond
+:data:`MAX_BYTES` over all topics (a bulk load in one transaction,
+aggregation far behind the feed) drop the topic that brought them the same
+way: memory stays bounded.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ import pyarrow.compute as pc
 from openefd.schema.model import SAL_INDEX_FIELD
 from openefd.store.columns import TIME_COLUMN
 
-__all__ = ["MAX_ROWS", "RecentRows"]
+__all__ = ["MAX_BYTES", "RecentRows"]
 
-MAX_ROWS = 2_000_000
+MAX_BYTES = 256 * 2**20
 NS = 1_000_000_000
 
 
@@ -36,7 +37,7 @@ NS = 1_000_000_000
 class _Topic:
     complete_from_ns: int  # every stored row at or after this time is in ``tables``
     tables: list[pa.Table] = field(default_factory=list)
-    rows: int = 0
+    nbytes: int = 0
 
 
 class RecentRows:
@@ -44,6 +45,7 @@ class RecentRows:
 
     def __init__(self) -> None:
         self._topics: dict[str, _Topic] = {}
+        self._nbytes = 0  # over all topics
 
     def appended(self, topic: str, rows: pa.Table, previous_max_ns: int | None) -> None:
         """``rows`` (time-sorted) were stored after every row of ``topic`` (newest was
@@ -62,16 +64,20 @@ class RecentRows:
             )
             held = self._topics[topic] = _Topic(start)
         held.tables.append(rows)
-        held.rows += rows.num_rows
-        if held.rows > MAX_ROWS:
-            del self._topics[topic]
+        held.nbytes += rows.nbytes
+        self._nbytes += rows.nbytes
+        if self._nbytes > MAX_BYTES:
+            self.drop(topic)
 
     def drop(self, topic: str | None = None) -> None:
         """Forget ``topic``'s rows (all topics when None): read them from the table."""
         if topic is None:
             self._topics.clear()
+            self._nbytes = 0
         else:
-            self._topics.pop(topic, None)
+            held = self._topics.pop(topic, None)
+            if held is not None:
+                self._nbytes -= held.nbytes
 
     def rows_of(
         self,
@@ -121,7 +127,9 @@ class RecentRows:
             cut = int(np.searchsorted(times, end_ns, side="left"))
             rest = table.slice(cut)
             held.tables = [rest] if rest.num_rows else []
-            held.rows = rest.num_rows
+            kept = rest.nbytes if rest.num_rows else 0
+            self._nbytes -= held.nbytes - kept
+            held.nbytes = kept
 
     @staticmethod
     def _combine(held: _Topic) -> None:
