@@ -434,6 +434,37 @@ def test_fast_path_reads_the_aggregates(tmp_path: Path, demo_topics: list[TopicS
         assert after.drop(index=utc(4)).equals(before.drop(index=utc(4)))
 
 
+def test_aggregates_rewritten_out_of_order_come_back_in_time_order(
+    tmp_path: Path, demo_topics: list[TopicSchema]
+) -> None:
+    """Late rows make the seconds they land in recomputed: their aggregate rows are written
+    after later seconds' (out of time order in the table). Reads are still in time order,
+    with each second's statistics of all its rows."""
+    rows = DATA[AZ]
+    late = rows["time_tai_ns"].between(T0 + 3 * NS, T0 + 6 * NS - 1)
+    with small_store(tmp_path / "s", demo_topics) as store:
+        Writer(store).write(AZ, rows[~late])
+        with store.transaction():
+            store.aggregates.refresh(include_open=True)
+        Writer(store).write(AZ, rows[late])  # seconds 3–5 again, after 0–19 and 35–44
+        with store.transaction():
+            store.aggregates.refresh(include_open=True)
+        stored = (
+            store.cursor()
+            .sql(f"SELECT time_tai_ns FROM {quote_ident(agg_table(AZ))}")
+            .fetchnumpy()["time_tai_ns"]
+        )
+        assert not bool((stored[1:] >= stored[:-1]).all())  # the table is out of order
+        got = EfdClientSync.from_store(store).select_time_series(
+            AZ, ["actualPosition"], utc(0), utc(44.999), downsample="max_1", fill="none"
+        )
+    assert got.index.is_monotonic_increasing
+    seconds = (rows["time_tai_ns"].to_numpy() - T0) // NS
+    want = rows.groupby(seconds)["actualPosition"].max()
+    assert got.index.tolist() == [utc(int(s)) for s in want.index]
+    np.testing.assert_array_equal(got["actualPosition"].to_numpy(), want.to_numpy())
+
+
 # ------------------------------------------------------------------------ as-of
 
 

@@ -112,11 +112,21 @@ def run_aggregated(
     return _on_the_fly(store, req, layout, refs, names, single)
 
 
+def _sorted_in_sql(req: RowSelect) -> bool:
+    """Whether DuckDB sorts the rows: only where LIMIT picks them by order. Every row of
+    a range in ascending order is sorted in numpy, when needed at all (the aggregates are
+    written in time order; DuckDB's sort cost as much as the rest of the query)."""
+    return req.descending or req.limit is not None
+
+
 def _select_sql(req: RowSelect, layout: TopicSchema, items: list[str]) -> tuple[str, list[object]]:
     where, params = where_sql(req, layout)
+    order = ""
+    if _sorted_in_sql(req):
+        order = f" ORDER BY {TIME_COLUMN}{' DESC' if req.descending else ''}"
     sql = (
         f"SELECT {', '.join([TIME_COLUMN, *items])} FROM {quote_ident(agg_table(req.topic))}"
-        f"{where} ORDER BY {TIME_COLUMN}{' DESC' if req.descending else ''}"
+        f"{where}{order}"
     )
     if req.limit is not None:
         sql += f" LIMIT {int(req.limit)}"
@@ -142,6 +152,10 @@ def _from_table(
     sql, params = _select_sql(req, layout, items)
     columns = dict(store.cursor().execute(sql, params).fetchnumpy())
     times = columns.pop(TIME_COLUMN)
+    if not _sorted_in_sql(req) and len(times) > 1 and not bool((times[1:] >= times[:-1]).all()):
+        order = np.argsort(times, kind="stable")  # rows of equal time keep their order
+        times = times[order]
+        columns = {name: values[order] for name, values in columns.items()}
     return _frame(times, columns, req.time_scale)
 
 
