@@ -12,6 +12,7 @@ import itertools
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -278,6 +279,27 @@ def same_table(a: pd.DataFrame, b: pd.DataFrame) -> None:
         assert left == right, col
 
 
+PROPERTY = settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
+@contextmanager
+def forced_rate_store(template: Path, topic: str, lag: int) -> Iterator[Store]:
+    """A fresh copy of ``template`` whose ``topic`` is aggregated whatever its rate (a
+    sparse first batch would be judged slow: see the xfail), with ``lag`` seconds of lag."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "store"
+        shutil.copytree(template, path)
+        settings_ = settings_for(path, aggregate_include=[topic]).model_copy(
+            update={"aggregate_lag_s": lag}
+        )
+        with Store(path, settings=settings_) as store:
+            yield store
+
+
 def shuffled_batches(
     frame: pd.DataFrame, rng: np.random.Generator, parts: int
 ) -> list[pd.DataFrame]:
@@ -533,11 +555,7 @@ def test_rebuild_judges_the_rate_again_from_every_row(
         assert_matches_raw(store, TEMP, TEMP_FIELDS)  # and kept up to date after
 
 
-@settings(
-    max_examples=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@PROPERTY
 @given(
     seed=st.integers(0, 2**31),
     parts=st.integers(1, 8),
@@ -551,27 +569,16 @@ def test_any_split_and_order_gives_the_from_scratch_table(
     rng = np.random.default_rng(seed)
     rows = temperature_rows(rng, int(rng.integers(0, 5)), seconds, hz)
     rows = rows.sample(n=max(1, len(rows) - int(rng.integers(0, 5))), random_state=rng)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "store"
-        shutil.copytree(small_template, path)
-        # The rate is forced: a sparse first batch would be judged slow (see the xfail).
-        settings_ = settings_for(path, aggregate_include=[TEMP]).model_copy(
-            update={"aggregate_lag_s": lag}
-        )
-        with Store(path, settings=settings_) as store:
-            writer = Writer(store)
-            for batch in shuffled_batches(rows, rng, min(parts, len(rows))):
-                writer.write(TEMP, batch)
-            refresh_all(store)
-            incremental = assert_matches_raw(store, TEMP, TEMP_FIELDS)
-            same_table(incremental, rebuilt(store, TEMP))
+    with forced_rate_store(small_template, TEMP, lag) as store:
+        writer = Writer(store)
+        for batch in shuffled_batches(rows, rng, min(parts, len(rows))):
+            writer.write(TEMP, batch)
+        refresh_all(store)
+        incremental = assert_matches_raw(store, TEMP, TEMP_FIELDS)
+        same_table(incremental, rebuilt(store, TEMP))
 
 
-@settings(
-    max_examples=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@PROPERTY
 @given(
     seed=st.integers(0, 2**31),
     parts=st.integers(1, 8),
@@ -604,33 +611,27 @@ def test_appended_rows_are_aggregated_from_memory_as_from_the_table(
         held_back, rows = rows[pick], rows[~pick].reset_index(drop=True)
     cuts = np.sort(rng.choice(np.arange(1, len(rows)), min(parts, len(rows)) - 1, replace=False))
     edges = [0, *cuts.tolist(), len(rows)]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "store"
-        shutil.copytree(small_template, path)
-        settings_ = settings_for(path, aggregate_include=[topic]).model_copy(
-            update={"aggregate_lag_s": lag}
-        )
-        with Store(path, settings=settings_) as store:
-            served = 0
-            rows_of = store.aggregates._recent.rows_of
+    with forced_rate_store(small_template, topic, lag) as store:
+        served = 0
+        rows_of = store.aggregates._recent.rows_of
 
-            def counting(*args: Any, **kwargs: Any) -> pa.Table | None:
-                nonlocal served
-                got = rows_of(*args, **kwargs)
-                served += got is not None
-                return got
+        def counting(*args: Any, **kwargs: Any) -> pa.Table | None:
+            nonlocal served
+            got = rows_of(*args, **kwargs)
+            served += got is not None
+            return got
 
-            store.aggregates._recent.rows_of = counting  # type: ignore[method-assign]
-            writer = Writer(store)
-            for a, b in itertools.pairwise(edges):
-                writer.write(topic, rows.iloc[a:b].reset_index(drop=True))
-            if len(held_back):
-                writer.write(topic, held_back.reset_index(drop=True))
-            refresh_all(store)
-            incremental = assert_matches_raw(store, topic, fields)
-            same_table(incremental, rebuilt(store, topic))
-            if not late:  # every batch was an append: seconds came from memory
-                assert served > 0
+        store.aggregates._recent.rows_of = counting  # type: ignore[method-assign]
+        writer = Writer(store)
+        for a, b in itertools.pairwise(edges):
+            writer.write(topic, rows.iloc[a:b].reset_index(drop=True))
+        if len(held_back):
+            writer.write(topic, held_back.reset_index(drop=True))
+        refresh_all(store)
+        incremental = assert_matches_raw(store, topic, fields)
+        same_table(incremental, rebuilt(store, topic))
+        if not late:  # every batch was an append: seconds came from memory
+            assert served > 0
 
 
 def test_rows_beyond_the_memory_cap_are_read_from_the_table(

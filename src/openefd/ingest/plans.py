@@ -34,9 +34,8 @@ _Bound = tuple[int, bool, int, int]  # incoming column, is a list, lowest, highe
 class _Plan:
     incoming: pa.Schema
     conformed: pa.Schema  # the full result, as Store.conform returns it
-    # Per conformed column after time: (incoming column index or -1 for nulls, type to cast
-    # to, or None when the incoming type is already right).
-    steps: tuple[tuple[int, pa.DataType | None, pa.DataType], ...]
+    # Per conformed column after time: (incoming column index, or -1 for nulls; its type).
+    steps: tuple[tuple[int, pa.DataType], ...]
     # Integer columns cast to a narrower integer: their values must lie in the bounds.
     bounds: tuple[_Bound, ...]
     deferrable: bool  # every cast cannot fail, or is an integer narrowing checked by bounds
@@ -49,7 +48,7 @@ class _Plan:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             return None
         arrays: list[pa.Array | pa.ChunkedArray] = [pa.array(tai, type=pa.int64())]
-        for index, _, dtype in self.steps:
+        for index, dtype in self.steps:
             arrays.append(pa.nulls(table.num_rows, dtype) if index < 0 else cast.column(index))
         return pa.Table.from_arrays(arrays, schema=self.conformed)
 
@@ -141,16 +140,15 @@ class WritePlans:
             if field.name == TIME_COLUMN:
                 continue
             if field.name not in names:
-                steps.append((-1, None, field.type))
+                steps.append((-1, field.type))
                 continue
             index = incoming.schema.get_field_index(field.name)
             source = incoming.schema.field(index).type
-            same = source == field.type
             can_wait, limits = _cast_rule(source, field.type)
             deferrable = deferrable and can_wait
             if limits is not None:
                 bounds.append((index, _element(source)[1], *limits))
-            steps.append((index, None if same else field.type, field.type))
+            steps.append((index, field.type))
         targets = dict(zip(conformed.column_names, conformed.schema.types, strict=True))
         cast_to = pa.schema(
             [

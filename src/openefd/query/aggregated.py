@@ -24,6 +24,7 @@ from openefd.errors import QueryError
 from openefd.query.arrays import plain_numpy
 from openefd.query.fields import ColumnRef, resolve_fields
 from openefd.query.select import RowSelect, array_lengths, run_select, topic_source, where_sql
+from openefd.query.time_order import time_order
 from openefd.schema.model import SAL_INDEX_FIELD, FieldType, TopicSchema
 from openefd.store.agg_rows import (
     NS,
@@ -152,8 +153,8 @@ def _from_table(
     sql, params = _select_sql(req, layout, items)
     columns = dict(store.cursor().execute(sql, params).fetchnumpy())
     times = columns.pop(TIME_COLUMN)
-    if not _sorted_in_sql(req) and len(times) > 1 and not bool((times[1:] >= times[:-1]).all()):
-        order = np.argsort(times, kind="stable")  # rows of equal time keep their order
+    order = None if _sorted_in_sql(req) else time_order(np.asarray(times, dtype=np.int64))
+    if order is not None:
         times = times[order]
         columns = {name: values[order] for name, values in columns.items()}
     return _frame(times, columns, req.time_scale)

@@ -201,11 +201,9 @@ class Aggregates:
                 continue
             if not self._store.registry.writer_has_table(topic):
                 continue  # its table was rolled back: nothing to aggregate
-            seconds = np.unique(np.concatenate(parts))
+            seconds, newest_s, due = self._due(topic, parts, include_open)
             mode = self.mode(topic)
-            newest = self._store._stored_max(topic)
-            newest_s = seconds[-1] if newest is None else newest // NS
-            if not include_open and newest_s - seconds[0] < self.lag_s:
+            if not due:
                 self._dirty[topic] = [seconds]  # batch the work: one pass per lag_s
                 continue
             if mode is None:  # too little seen yet (judged above)
@@ -226,6 +224,16 @@ class Aggregates:
             self._recent.done_before(topic, (int(seconds[-1]) + 1) * NS)
             done += len(seconds)
         return done
+
+    def _due(
+        self, topic: str, parts: list[npt.NDArray[np.int64]], include_open: bool
+    ) -> tuple[npt.NDArray[np.int64], int, bool]:
+        """A topic's dirty seconds (sorted, unique), its newest stored second, and whether
+        its work is due: lag_s of data gathered since the oldest, or the open seconds wanted."""
+        seconds = np.unique(np.concatenate(parts))
+        newest = self._store._stored_max(topic)
+        newest_s = int(seconds[-1]) if newest is None else newest // NS
+        return seconds, newest_s, include_open or newest_s - int(seconds[0]) >= self.lag_s
 
     def _oldest_dirty(self, topic: str) -> int:
         parts = [p for p in self._dirty.get(topic, []) if len(p)]
@@ -291,10 +299,9 @@ class Aggregates:
                 continue
             if not store.registry.writer_has_table(topic):
                 continue
-            seconds = np.unique(np.concatenate(parts))
-            newest = store._stored_max(topic)
-            newest_s = seconds[-1] if newest is None else newest // NS
-            if include_open or newest_s - seconds[0] >= self.lag_s:
+            seconds, _, due = self._due(topic, parts, include_open)
+            self._dirty[topic] = [seconds]  # merged once: the loop that follows reuses it
+            if due:
                 pending[topic] = (int(seconds[0]), int(seconds[-1]))
         if not pending:
             return

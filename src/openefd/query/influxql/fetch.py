@@ -22,6 +22,7 @@ from openefd.errors import LimitExceededError
 from openefd.query.arrays import element_columns
 from openefd.query.fields import ColumnRef
 from openefd.query.select import topic_source
+from openefd.query.time_order import time_order
 from openefd.schema.model import TopicSchema
 from openefd.store.columns import TIME_COLUMN, output_duckdb_type
 from openefd.store.duckdb_store import Store
@@ -166,9 +167,9 @@ def _ordered_in_sql(f: Fetch, window: bool) -> bool:
 
 def _in_time_order(times: Any, values: list[Values]) -> tuple[Any, list[Values]]:
     """Rows sorted by time (stable: rows of equal time keep the order they were read in)."""
-    if times.shape[0] < 2 or bool((times[1:] >= times[:-1]).all()):
+    order = time_order(times)
+    if order is None:
         return times, values
-    order = np.argsort(times, kind="stable")
     return times[order], [
         Values(v.data[order], v.nulls[order] if v.nulls is not None else None) for v in values
     ]
