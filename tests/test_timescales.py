@@ -21,6 +21,7 @@ from openefd.timescales import (
     now_tai_ns,
     seconds_to_ns,
     tai_to_utc_ns,
+    utc_offset_ns,
     utc_to_tai_ns,
 )
 
@@ -125,3 +126,20 @@ def test_now_is_the_system_clock_in_tai() -> None:
     after = int(utc_to_tai_ns(time.time_ns())[()])
     assert isinstance(now, int)
     assert before <= now <= after
+
+
+@settings(max_examples=300, deadline=None)
+@given(lo=st.one_of(near_2016_leap, utc_ns), width=st.integers(0, 3 * NS_PER_S))
+def test_utc_offset_ns_is_the_one_offset_of_a_range_or_none(lo: int, width: int) -> None:
+    hi = lo + width
+    offset = utc_offset_ns(lo, hi)
+    tai = utc_to_tai_ns(np.array([lo, hi]))
+    if offset is None:  # only when a leap second starts inside the range
+        assert tai[1] - hi != tai[0] - lo
+    else:
+        assert [int(tai[0]) - lo, int(tai[1]) - hi] == [offset, offset]
+
+
+def test_utc_offset_ns_before_1972_is_none() -> None:
+    assert utc_offset_ns(UTC_EARLIEST_NS - 1, UTC_EARLIEST_NS) is None
+    assert utc_offset_ns(UTC_EARLIEST_NS, UTC_EARLIEST_NS) == 10 * NS_PER_S

@@ -19,6 +19,7 @@ from __future__ import annotations
 import calendar
 import time
 import warnings
+from bisect import bisect_right
 from functools import cache
 
 import numpy as np
@@ -34,6 +35,7 @@ __all__ = [
     "now_tai_ns",
     "seconds_to_ns",
     "tai_to_utc_ns",
+    "utc_offset_ns",
     "utc_to_tai_ns",
 ]
 
@@ -50,6 +52,7 @@ class LeapTable:
         self.utc_ns = utc_ns
         self.offset_ns = offset_ns
         self.tai_ns = utc_ns + offset_ns
+        self.utc_starts: list[int] = [int(v) for v in utc_ns]  # for bisect on scalars
 
 
 @cache
@@ -90,6 +93,22 @@ def utc_to_tai_ns(utc_ns: npt.ArrayLike) -> IntArray:
         )
     idx = np.searchsorted(table.utc_ns, utc, side="right") - 1
     return utc + table.offset_ns[idx]
+
+
+def utc_offset_ns(lo_utc_ns: int, hi_utc_ns: int) -> int | None:
+    """TAI − UTC in ns when it is the same for every UTC ns in ``[lo, hi]``, else None.
+
+    For a small batch of times this is cheaper than :func:`utc_to_tai_ns`: one
+    scalar lookup, after which ``tai = utc + offset`` for the whole batch.
+    None also when ``lo`` is before 1972 (:func:`utc_to_tai_ns` says why).
+    """
+    if lo_utc_ns < UTC_EARLIEST_NS:
+        return None
+    table = leap_table()
+    first = bisect_right(table.utc_starts, lo_utc_ns) - 1
+    if first + 1 < len(table.utc_starts) and hi_utc_ns >= table.utc_starts[first + 1]:
+        return None  # a leap second lies inside the range
+    return int(table.offset_ns[first])
 
 
 def now_tai_ns() -> int:

@@ -162,6 +162,28 @@ def test_deferred_rows_are_cast_together_and_equal_the_full_path(store: Store) -
     assert after["actualPosition"].tolist() == [k + 0.1 for k in range(4)]  # SAL double
 
 
+def test_planned_batches_across_a_leap_second_get_the_full_paths_tai(store: Store) -> None:
+    """The plan converts a batch with one offset; a batch straddling 2017-01-01 may not."""
+    from openefd.timescales import utc_to_tai_ns
+
+    leap = 1483228800.0  # 2017-01-01T00:00:00 UTC: TAI − UTC goes from 36 s to 37 s
+
+    def batch(first: float) -> pa.Table:
+        stamps = [first + 0.25 * k for k in range(4)]
+        return pa.table({"private_efdStamp": stamps, "actualPosition": stamps})
+
+    batches = [batch(leap - 10.0), batch(leap - 0.5), batch(leap + 5.0)]  # the 2nd straddles
+    with LiveWriter(store, flush_interval_s=3600) as live:
+        for b in batches:
+            live.write(AZ, b)
+        assert all(live._plans.apply(AZ, b) is not None for b in batches[1:])
+    stamps = np.concatenate([b["private_efdStamp"].to_numpy() for b in batches])
+    want = utc_to_tai_ns(np.round(stamps * 1e6).astype(np.int64) * 1000)
+    got = store._con.sql(f'SELECT time_tai_ns FROM "{AZ}" ORDER BY 1').fetchall()
+    assert [g for (g,) in got] == want.tolist()
+    assert want[7] - want[4] == 1_750_000_000  # 0.75 s apart in UTC, and the leap second
+
+
 def test_extend_mode_new_field_after_first_flush(store: Store) -> None:
     from openefd.settings import SchemaMode
 

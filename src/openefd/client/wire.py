@@ -19,8 +19,11 @@ Paths (under ``/api/v1``)::
 Times in request bodies are integers of canonical TAI ns (what the Python
 client sends) or ISO 8601 strings (UTC unless they carry an offset). A frame
 is an Arrow IPC stream (``application/vnd.apache.arrow.stream``, no
-compression) of the DataFrame with its index as the last column, so
-``frame_from_arrow`` rebuilds exactly the DataFrame the server computed;
+compression, one record batch) of the DataFrame with its index as the last
+column, so ``frame_from_arrow`` rebuilds exactly the DataFrame the server
+computed (a select's rows are written without building that DataFrame on the
+server: ``rows_to_arrow``; time-indexed numbers go as plain columns,
+:mod:`openefd.client.wire_plain`);
 with ``?format=json`` or ``Accept: application/json`` it is JSON
 ``{"columns", "index", "index_name", "data"}`` (rows) with times as ISO
 strings (``Z``-suffixed UTC, or naive TAI when the index is ``time_tai``).
@@ -47,8 +50,10 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from openefd import errors
+from openefd.client.wire_plain import PLAIN, frame_of_table, table_of_frame, table_of_rows
 from openefd.errors import OpenEfdError, RemoteError, TimeValueError
 from openefd.ingest.writer import WriteResult
+from openefd.query.rows import Rows
 from openefd.timeinput import to_tai_ns
 
 __all__ = [
@@ -71,6 +76,7 @@ __all__ = [
     "index_utc_ns",
     "int64_tai_ns",
     "nullable_frame_to_json",
+    "rows_to_arrow",
     "table_from_arrow",
     "table_to_arrow",
     "tai_ns_of",
@@ -205,77 +211,26 @@ def tai_ns_of(value: WireTime, what: str) -> int:
     return value if isinstance(value, int) else to_tai_ns(value, what)
 
 
-def table_to_arrow(table: pa.Table) -> bytes:
-    """An Arrow table as an uncompressed IPC stream (sized first: one copy, no regrowth)."""
+def _ipc_stream(table: pa.Table) -> pa.Buffer:
+    """``table`` as an uncompressed IPC stream in Arrow memory (sized first: no regrowth)."""
     counter = pa.MockOutputStream()
     with pa.ipc.new_stream(counter, table.schema) as writer:
         writer.write_table(table)
     buffer = pa.allocate_buffer(counter.size())
     with pa.ipc.new_stream(pa.FixedSizeBufferWriter(buffer), table.schema) as writer:
         writer.write_table(table)
-    data: bytes = buffer.to_pybytes()
+    return buffer
+
+
+def table_to_arrow(table: pa.Table) -> bytes:
+    """An Arrow table as an uncompressed IPC stream."""
+    data: bytes = _ipc_stream(table).to_pybytes()
     return data
 
 
-def table_from_arrow(data: bytes) -> pa.Table:
+def table_from_arrow(data: bytes | pa.Buffer) -> pa.Table:
     """The Arrow table of an IPC stream."""
     return pa.ipc.open_stream(data).read_all()
-
-
-_PLAIN = b"openefd.plain_frame"
-_PLAIN_KINDS = frozenset("fiub")
-
-
-def _plain_table(frame: pd.DataFrame) -> pa.Table | None:
-    """The common frame (time index in ns, numeric and bool columns) without pandas
-    metadata, which is slow to write and read; None for any other frame."""
-    index = frame.index
-    if type(index) is not pd.DatetimeIndex or index.unit != "ns":
-        return None
-    if index.tz is not None and str(index.tz) != "UTC":
-        return None
-    index_column = "__index_level_0__" if index.name is None else index.name
-    names = list(frame.columns)
-    if (
-        not isinstance(index_column, str)
-        or not all(isinstance(name, str) for name in names)
-        or len({*names, index_column}) != len(names) + 1
-    ):
-        return None
-    columns = [frame[name] for name in names]
-    if not all(isinstance(c.dtype, np.dtype) and c.dtype.kind in _PLAIN_KINDS for c in columns):
-        return None
-    arrays = []
-    widen = []  # float64 columns sent as float32: every value is a float32 (SAL's float)
-    for name, column in zip(names, columns, strict=True):
-        values = column.to_numpy()
-        if values.dtype == np.float64:
-            with np.errstate(over="ignore", invalid="ignore"):  # too big: stays float64
-                narrow = values.astype(np.float32)
-            if np.array_equal(narrow.astype(np.float64), values, equal_nan=True):
-                widen.append(name)
-                values = narrow
-        arrays.append(pa.array(values))
-    stamps = pa.array(index.asi8).view(pa.timestamp("ns", tz="UTC" if index.tz else None))
-    meta = {"index_name": index.name, "float64": widen}
-    return pa.Table.from_arrays(
-        [*arrays, stamps], names=[*names, index_column], metadata={_PLAIN: orjson.dumps(meta)}
-    )
-
-
-def _plain_frame(table: pa.Table, meta: bytes) -> pd.DataFrame:
-    last = table.num_columns - 1
-    stamps = table.column(last)
-    values = stamps.cast(pa.int64()).to_numpy().view("datetime64[ns]")
-    tz = "UTC" if stamps.type.tz is not None else None
-    info = orjson.loads(meta)
-    index = pd.DatetimeIndex(values, tz=tz, name=info["index_name"])
-    widen = set(info.get("float64", ()))
-    columns = {}
-    for i, name in enumerate(table.column_names[:last]):
-        data = table.column(i).to_numpy()
-        columns[name] = data.astype(np.float64) if name in widen else data
-    return pd.DataFrame(columns, index=index)
 
 
 def frame_to_arrow(frame: pd.DataFrame) -> bytes:
@@ -288,23 +243,37 @@ def frame_to_arrow(frame: pd.DataFrame) -> bytes:
     float32 — SAL's float, stored so; 40 % less to send), any other with pandas
     metadata (dtypes, index, column order).
     """
-    table = _plain_table(frame)
+    return table_to_arrow(_frame_table(frame))
+
+
+def _frame_table(frame: pd.DataFrame) -> pa.Table:
+    table = table_of_frame(frame)
     if table is None:
         # One thread: for a few columns, starting threads costs more than it saves.
         table = pa.Table.from_pandas(frame, nthreads=1)
-    return table_to_arrow(table)
+    return table
 
 
-def frame_from_arrow(data: bytes) -> pd.DataFrame:
+def rows_to_arrow(rows: Rows) -> memoryview:
+    """``frame_to_arrow(rows.frame())``, as a view of Arrow memory (no copy into bytes).
+
+    Plain rows (numbers and booleans, no nulls) are written straight from their
+    arrays, without the DataFrame; any other rows through it.
+    """
+    table = table_of_rows(rows)
+    return memoryview(_ipc_stream(table if table is not None else _frame_table(rows.frame())))
+
+
+def frame_from_arrow(data: bytes | pa.Buffer) -> pd.DataFrame:
     """The DataFrame ``frame_to_arrow`` sent.
 
     pandas ≥ 3 reads Arrow strings as ``str``; columns that were ``object``
     (strings with ``None`` for missing, as the store answers) are made so again.
     """
     table = table_from_arrow(data)
-    plain = (table.schema.metadata or {}).get(_PLAIN)
+    plain = (table.schema.metadata or {}).get(PLAIN)
     if plain is not None:
-        return _plain_frame(table, plain)
+        return frame_of_table(table, plain)
     frame: pd.DataFrame = table.to_pandas(use_threads=False)
     for column in (table.schema.pandas_metadata or {}).get("columns", []):
         name, field = column["name"], column["field_name"]

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from openefd.store.columns import TIME_COLUMN
-from openefd.timescales import UTC_EARLIEST_NS, seconds_to_ns, utc_to_tai_ns
+from openefd.timescales import UTC_EARLIEST_NS, seconds_to_ns, utc_offset_ns, utc_to_tai_ns
 
 __all__ = ["DeferredRows", "WritePlans"]
 
@@ -40,6 +40,8 @@ class _Plan:
     bounds: tuple[_Bound, ...]
     deferrable: bool  # every cast cannot fail, or is an integer narrowing checked by bounds
     cast_to: pa.Schema  # ``incoming`` with each mapped column's store type: one cast call
+    time_index: int  # the incoming column holding the time: time_tai_ns, else private_efdStamp
+    time_is_tai: bool  # time_tai_ns (integer TAI ns), not private_efdStamp (float UTC seconds)
 
     def conform(self, table: pa.Table, tai: np.ndarray) -> pa.Table | None:
         """``table`` (of schema ``incoming``) as the store's columns; None if a cast fails."""
@@ -156,15 +158,23 @@ class WritePlans:
                 for f in incoming.schema
             ]
         )
+        is_tai = TIME_COLUMN in incoming.column_names
         self._plans[topic] = _Plan(
-            incoming.schema, conformed.schema, tuple(steps), tuple(bounds), deferrable, cast_to
+            incoming.schema,
+            conformed.schema,
+            tuple(steps),
+            tuple(bounds),
+            deferrable,
+            cast_to,
+            incoming.schema.get_field_index(TIME_COLUMN if is_tai else _EFD_STAMP),
+            is_tai,
         )
 
     def _checked(self, topic: str, table: pa.Table) -> tuple[_Plan, np.ndarray] | None:
         plan = self._plans.get(topic)
         if plan is None or table.num_rows == 0 or not table.schema.equals(plan.incoming):
             return None
-        tai = _times(table)
+        tai = _times(table.column(plan.time_index), plan.time_is_tai)
         if tai is None or not bool(np.all(tai[1:] > tai[:-1])):
             return None
         return plan, tai
@@ -185,17 +195,24 @@ class WritePlans:
         return plan.conform(table, tai)
 
 
-def _times(table: pa.Table) -> np.ndarray | None:
-    if TIME_COLUMN in table.column_names:
-        col = table[TIME_COLUMN]
+def _times(col: pa.ChunkedArray, is_tai: bool) -> np.ndarray | None:
+    """TAI ns of a batch's time column (``time_tai_ns``, or ``private_efdStamp``); None if
+    a value is missing or out of range."""
+    if is_tai:
         if col.null_count or not pa.types.is_integer(col.type):
             return None
         return np.asarray(col.to_numpy(), dtype=np.int64)
-    col = table[_EFD_STAMP]
     if col.null_count or not pa.types.is_floating(col.type):
         return None
     seconds = col.to_numpy()
     # NaN fails both comparisons; ±inf fails one.
     if not (seconds.min() >= _EARLIEST_S and seconds.max() <= _LATEST_S):
         return None
-    return np.asarray(utc_to_tai_ns(seconds_to_ns(seconds, checked=True)), dtype=np.int64)
+    utc = seconds_to_ns(seconds, checked=True)
+    # One offset for the whole batch (a live feed's batch spans a second or so); a batch
+    # that straddles a leap second takes the element-wise conversion.
+    offset = utc_offset_ns(int(utc.min()), int(utc.max()))
+    if offset is None:
+        return np.asarray(utc_to_tai_ns(utc), dtype=np.int64)
+    utc += offset
+    return utc

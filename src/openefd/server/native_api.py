@@ -3,8 +3,11 @@
 Every route answers by calling the canonical layer of
 :class:`~openefd.client.sync_client.EfdClientSync` on the server's store
 (``select_range_tai`` and the like), the same code an in-process client runs,
-so a remote client gets the same DataFrames and the same errors. What travels
-is defined in :mod:`openefd.client.wire`. Reads need the ``read`` scope,
+so a remote client gets the same DataFrames and the same errors. A plain range
+select reads its rows with the query layer the in-process client calls
+(:func:`~openefd.query.select.select_rows`) and sends them as Arrow without
+building the DataFrame here; the client builds it once. What travels is
+defined in :mod:`openefd.client.wire`. Reads need the ``read`` scope,
 writes the ``write`` scope.
 """
 
@@ -26,6 +29,8 @@ from openefd.client.sync_client import EfdClientSync
 from openefd.errors import IngestError, LimitExceededError, LineProtocolError, QueryError
 from openefd.ingest._lp_values import precision_multiplier
 from openefd.ingest.writer import WriteResult
+from openefd.query.rows import Rows
+from openefd.query.select import RowSelect, select_rows
 from openefd.server.deps import get_state, require
 from openefd.server.state import Principal, Scope, ServerState
 from openefd.store.deadlines import watch
@@ -51,6 +56,7 @@ def _on_the_loop(scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
 READ = [Depends(_on_the_loop(Scope.READ))]
 _WRITE = [Depends(_on_the_loop(Scope.WRITE))]
 _FORMATS = ("arrow", "json")
+_TIME_SCALES = ("utc", "tai")
 
 Format = Annotated[
     str | None,
@@ -79,10 +85,8 @@ def answer(state: ServerState, compute: Callable[[], T]) -> T:
             ) from exc
 
 
-def _frame_response(
-    frame: pd.DataFrame, request: Request, state: ServerState, fmt: str | None
-) -> Response:
-    points = frame.shape[0] * max(frame.shape[1], 1)
+def _wants_json(request: Request, state: ServerState, fmt: str | None, points: int) -> bool:
+    """Whether to answer JSON rather than Arrow, once the answer's size is allowed."""
     if points > state.settings.query_max_points:
         raise LimitExceededError(
             f"the result holds {points:,} values, over the server's limit of "
@@ -92,9 +96,24 @@ def _frame_response(
     if fmt is not None and fmt not in _FORMATS:
         raise QueryError(f"format={fmt!r}: choose 'arrow' or 'json'")
     accept = request.headers.get("accept", "")
-    if fmt == "json" or (fmt is None and wire.JSON in accept and wire.ARROW_STREAM not in accept):
+    return fmt == "json" or (
+        fmt is None and wire.JSON in accept and wire.ARROW_STREAM not in accept
+    )
+
+
+def _frame_response(
+    frame: pd.DataFrame, request: Request, state: ServerState, fmt: str | None
+) -> Response:
+    if _wants_json(request, state, fmt, frame.shape[0] * max(frame.shape[1], 1)):
         return Response(wire.frame_to_json(frame), media_type=wire.JSON)
     return Response(wire.frame_to_arrow(frame), media_type=wire.ARROW_STREAM)
+
+
+def _rows_response(rows: Rows, request: Request, state: ServerState, fmt: str | None) -> Response:
+    """``_frame_response(rows.frame(), …)``, the Arrow answer written without the frame."""
+    if _wants_json(request, state, fmt, len(rows) * max(len(rows.columns), 1)):
+        return Response(wire.frame_to_json(rows.frame()), media_type=wire.JSON)
+    return Response(wire.rows_to_arrow(rows), media_type=wire.ARROW_STREAM)
 
 
 def _result_response(result: WriteResult) -> Response:
@@ -130,7 +149,12 @@ def get_schema(topic: str, request: Request, fmt: Format = None) -> Response:
     summary="Rows in a time range (select_time_series)",
 )
 def select(topic: str, body: wire.RangeBody, request: Request, fmt: Format = None) -> Response:
-    client, state = client_for(request)
+    state = get_state(request)
+    plain = _plain_range(topic, body)
+    if plain is not None:
+        rows = answer(state, partial(select_rows, state.store, plain))
+        return _rows_response(rows, request, state, fmt)
+    client = EfdClientSync.from_store(state.store)
     query = partial(
         client.select_range_tai,
         topic,
@@ -146,6 +170,24 @@ def select(topic: str, body: wire.RangeBody, request: Request, fmt: Format = Non
         fill=body.fill,
     )
     return _frame_response(answer(state, query), request, state, fmt)
+
+
+def _plain_range(topic: str, body: wire.RangeBody) -> RowSelect | None:
+    """The raw-row read ``select_range_tai`` makes of ``body``, when it makes one: not
+    aggregates, not downsampled, not old-style CSC indexing (a filter after the read),
+    a known time scale. The route then answers from the rows, without a DataFrame."""
+    if (
+        body.resolution is not None
+        or body.downsample is not None
+        or (body.use_old_csc_indexing and body.index)
+        or body.time_scale not in _TIME_SCALES
+    ):
+        return None
+    start = wire.tai_ns_of(body.start, "start")
+    end = wire.tai_ns_of(body.end, "end")
+    return RowSelect(
+        topic, body.fields, start, end, index=body.index or None, time_scale=body.time_scale
+    )
 
 
 @router.post("/topics/{topic}/asof", dependencies=READ, summary="Values as of times (select_asof)")
