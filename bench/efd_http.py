@@ -202,7 +202,13 @@ def _windows(minutes: float, count: int, seed: int) -> list[tuple[str, str]]:
     for _ in range(count):
         start = START_UTC + dt.timedelta(milliseconds=rng.randrange(0, max(span_ms, 1)))
         end = start + dt.timedelta(seconds=WINDOW_S)
-        out.append((start.isoformat()[:23], end.isoformat()[:23]))
+        # Always with milliseconds: isoformat() drops the fraction of a whole second.
+        out.append(
+            (
+                start.replace(tzinfo=None).isoformat(timespec="milliseconds"),
+                end.replace(tzinfo=None).isoformat(timespec="milliseconds"),
+            )
+        )
     return out
 
 
