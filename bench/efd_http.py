@@ -219,9 +219,11 @@ def _efdclient(
     fields: list[str],
     windows: list[Any],
     warmup: int,
+    server_pids: dict[str, int],
 ) -> dict[str, Any]:
     """(a) and (b): the released client against both servers, in its own venv."""
     job = {
+        "server_pids": server_pids,
         "targets": {
             "influxdb": {
                 "alias": "influxdb",
@@ -322,8 +324,11 @@ def _rows(label: str, fields: list[str], res: dict[str, Any]) -> list[Row]:
             time_ratio(b.median, a.median),
             f"≥ {CLIENT_TARGET:g}× faster",
             a.median >= CLIENT_TARGET * b.median,
-            f"{calls} calls each, taking turns; (b) {b.detail()}; (a) {a.detail()}; rows per "
-            f"call {sorted(rows_a)}; answers {checks['b']}",
+            f"{calls} calls each, taking turns, each started with both servers idle; (b) "
+            f"{b.detail()}; (a) {a.detail()}; CPU the other server used during a call, median: "
+            f"influxd {_other_cpu_ms(res, 'openefd')} ms in (b), openefd "
+            f"{_other_cpu_ms(res, 'influxdb')} ms in (a); rows per call {sorted(rows_a)}; "
+            f"answers {checks['b']}",
         ),
         _split_row(res),
         Row(
@@ -339,6 +344,11 @@ def _rows(label: str, fields: list[str], res: dict[str, Any]) -> list[Row]:
             f"{sorted(set(res['native']['rows']))}; answers {checks['c']}",
         ),
     ]
+
+
+def _other_cpu_ms(res: dict[str, Any], target: str) -> str:
+    cpu = res[target].get("other_cpu_s") or [0.0]
+    return f"{float(np.median(cpu)) * 1e3:.0f}"
 
 
 def _split_row(res: dict[str, Any]) -> Row:
@@ -429,9 +439,11 @@ def run(args: argparse.Namespace) -> int:
             proc, url = _start_openefd(store_dir, tls, Path(tmp) / "openefd-serve.log")
             try:
                 windows = _windows(args.minutes, args.warmup + args.repeat, seed=11)
+                assert influx.proc is not None
+                pids = {"influxdb": influx.proc.pid, "openefd": proc.pid}  # idle before each call
                 for label, fields in FIELD_SETS.items():
                     _say(f"timing {label} {fields}: {args.warmup} + {args.repeat} windows")
-                    res = _efdclient(influx, url, tls, fields, windows, args.warmup)
+                    res = _efdclient(influx, url, tls, fields, windows, args.warmup, pids)
                     res["native"] = _native(url, tls, fields, windows, args.warmup)
                     first = res["influxdb"]["first_answer"]
                     res["checks"] = {
@@ -477,7 +489,8 @@ def run(args: argparse.Namespace) -> int:
             notes=[
                 "ratio = openefd / InfluxDB (times): below 1 is openefd faster.",
                 "(a) and (b) are the unchanged lsst-efd-client 0.13.1 (aioinflux, pandas "
-                "2.3) in one process, taking turns call by call; its time includes aioinflux "
+                "2.3) in one process, taking turns call by call, each call started with both "
+                "servers idle (bench/efdclient_timing.py); its time includes aioinflux "
                 "turning the JSON into a DataFrame. (b) finds openefd through "
                 "/segwarides/creds/openefd and checks /health as it does for the EFD; (a) gets "
                 "its aioinflux client handed in (client=), as InfluxDB 1.6.7 has no /health.",

@@ -14,6 +14,12 @@ DataFrame indexed by UTC time:
 
 Every call's answer is checked (rows, columns, times), and one answer of
 each question is compared between the two systems.
+
+Each system's timed calls start with influxd idle (:meth:`InfluxServer.wait_idle`
+over half a second): on two cores, the work InfluxDB goes on doing after its
+warm-up calls (Go's garbage collection, cache snapshots) would otherwise land
+on whichever calls come next. The CPU influxd used during openefd's timed
+calls is reported with each question.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import pandas as pd
 from astropy.time import Time
 
 from bench.dataset import FAST_HZ, FAST_PERIOD_NS, FAST_TOPIC, START_UTC_NS, DatasetShape
-from bench.influx import InfluxHttp
+from bench.influx import InfluxHttp, InfluxServer
 from openefd.client import EfdClientSync
 from openefd.timescales import NS_PER_S
 
@@ -40,6 +46,8 @@ DOWNSAMPLE_S = 3600
 ASOF_TIMES = 1000
 ASOF_INFLUX_ROUNDS = 3  # each round is ASOF_TIMES queries: seconds of InfluxDB time
 DB = "efd"
+SETTLE_S = 0.5  # influxd idle (< 5 % of a core) over this long before each timed block
+SETTLE_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,17 +271,26 @@ def _pair(
     warmup: int,
     note: str,
     say: Callable[[str], None],
+    server: InfluxServer,
 ) -> QueryPair:
     # Warm-up, alternating: caches, buffer pools, lazy imports, InfluxDB's TSM index.
     for i in range(warmup):
         efd_calls[i % len(efd_calls)]()
         influx_calls[i % len(influx_calls)]()
+    server.wait_idle(window_s=SETTLE_S, timeout_s=SETTLE_TIMEOUT_S)
+    cpu0 = server.cpu_s()
     efd = _timed(list(efd_calls))
+    influx_cpu = server.cpu_s() - cpu0
+    server.wait_idle(window_s=SETTLE_S, timeout_s=SETTLE_TIMEOUT_S)
     influx = _timed(list(influx_calls))
+    note = "; ".join(
+        p for p in (note, f"influxd used {influx_cpu:.2f} s of CPU during openefd's calls") if p
+    )
     pair = QueryPair(key, QUESTIONS[key], efd, influx, len(efd_calls), note)
     say(
         f"  {key}: openefd {efd.median:.2f} ms, InfluxDB {influx.median:.2f} ms "
-        f"(ratio {pair.ratio:.3f}, {len(efd_calls)} calls each)"
+        f"(ratio {pair.ratio:.3f}, {len(efd_calls)} calls each; influxd CPU during "
+        f"openefd's calls {influx_cpu:.2f} s)"
     )
     return pair
 
@@ -281,6 +298,7 @@ def _pair(
 def run_queries(
     client: EfdClientSync,
     influx: InfluxHttp,
+    server: InfluxServer,
     shape: DatasetShape,
     repeat: int,
     warmup: int,
@@ -314,6 +332,7 @@ def run_queries(
             warmup,
             "10-minute windows at random offsets, times from astropy Time (UTC)",
             say,
+            server,
         )
     )
     efd, infl = qs.full()
@@ -326,10 +345,11 @@ def run_queries(
             max(1, warmup // 4),
             f"{shape.fast_rows:,} rows",
             say,
+            server,
         )
     )
     efd, infl = qs.latest()
-    out.append(_pair("latest", [efd] * repeat, [infl] * repeat, warmup, "", say))
+    out.append(_pair("latest", [efd] * repeat, [infl] * repeat, warmup, "", say, server))
     hours = [qs.downsample(s) for s in _hour_starts(shape, repeat, 2)]
     out.append(
         _pair(
@@ -340,6 +360,7 @@ def run_queries(
             "openefd: select_time_series(…, downsample='mean_1', fill='null') reads the 1 s "
             "aggregates kept at load; InfluxDB: mean() … GROUP BY time(1s)",
             say,
+            server,
         )
     )
     rounds = [qs.asof(100 + i) for i in range(max(repeat // 5, ASOF_INFLUX_ROUNDS))]
@@ -353,6 +374,7 @@ def run_queries(
             f"{ASOF_TIMES:,} queries SELECT … WHERE time <= T ORDER BY time DESC LIMIT 1, "
             f"{ASOF_INFLUX_ROUNDS} rounds; random times over the data set",
             say,
+            server,
         )
     )
     return out

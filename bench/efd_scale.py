@@ -434,7 +434,9 @@ def run(args: argparse.Namespace) -> int:
             with EfdClientSync(store_dir, settings=settings) as client:
                 _say(f"queries: {args.repeat} timed calls each after {args.warmup} warm-up")
                 with _profiled(args.cprofile, "queries"):
-                    pairs = run_queries(client, influx, shape, args.repeat, args.warmup, _say)
+                    pairs = run_queries(
+                        client, influx, server, shape, args.repeat, args.warmup, _say
+                    )
 
                 stream = make_stream(
                     SCHEMAS,

@@ -18,6 +18,11 @@ nothing of openefd. The job (JSON on stdin)::
 Each window is one ``select_time_series(topic, fields, Time(start), Time(end))``
 (astropy ``Time``, UTC), timed with ``time.perf_counter`` from the call to
 the DataFrame; the targets take turns, the first of each pair alternating.
+Each call starts with the servers of ``server_pids`` (target → pid) idle (their CPU time,
+from ``/proc``, advancing less than 5 % of a core over 50 ms): on two cores
+the work one server goes on doing after answering (influxd's garbage
+collection) would otherwise slow the other's call that follows it. The CPU
+the *other* server used during each call is reported (``other_cpu_s``).
 The first ``warmup`` windows are run but not reported. Output (JSON on
 stdout): per target the seconds and rows of each timed call and a summary of
 the first timed answer (first and last index in ns, column sums) for the
@@ -88,15 +93,36 @@ def _summary(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _settle(pids: list[int], window_s: float = 0.05, timeout_s: float = 2.0) -> None:
+    """Wait until the processes ``pids`` together use < 5 % of a core over ``window_s``."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout_s:
+        before = sum(_cpu_s(p) for p in pids)
+        time.sleep(window_s)
+        if sum(_cpu_s(p) for p in pids) - before < 0.05 * window_s:
+            return
+
+
 async def main() -> dict[str, Any]:
     job = json.load(sys.stdin)
     clients = {name: _client(spec) for name, spec in job["targets"].items()}
     names = list(clients)
-    out: dict[str, Any] = {n: {"seconds": [], "rows": []} for n in names}
+    out: dict[str, Any] = {n: {"seconds": [], "rows": [], "other_cpu_s": []} for n in names}
     topic, fields, warmup = job["topic"], job["fields"], job["warmup"]
+    server_pids: dict[str, int] = job.get("server_pids", {})  # target name → its server's pid
+    pids = list(server_pids.values())
     for i, (start, end) in enumerate(job["windows"]):
         order = names if i % 2 == 0 else names[::-1]
         for name in order:
+            others = [p for n, p in server_pids.items() if n != name]
+            _settle(pids)
+            cpu0 = sum(_cpu_s(p) for p in others)
             t0 = time.perf_counter()
             frame = await clients[name].select_time_series(
                 topic, fields, Time(start, scale="utc"), Time(end, scale="utc")
@@ -104,6 +130,7 @@ async def main() -> dict[str, Any]:
             elapsed = time.perf_counter() - t0
             if i < warmup:
                 continue
+            out[name]["other_cpu_s"].append(sum(_cpu_s(p) for p in others) - cpu0)
             out[name]["seconds"].append(elapsed)
             out[name]["rows"].append(len(frame))
             if i == warmup:
