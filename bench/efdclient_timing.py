@@ -48,6 +48,7 @@ from lsst_efd_client import EfdClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: find bench/
 from bench.efdclient_peers import efd_client
+from bench.influx import process_cpu_s
 
 
 def _client(spec: dict[str, Any]) -> EfdClient:
@@ -93,19 +94,13 @@ def _summary(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _settle(pids: list[int], window_s: float = 0.05, timeout_s: float = 2.0) -> None:
     """Wait until the processes ``pids`` together use < 5 % of a core over ``window_s``."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout_s:
-        before = sum(_cpu_s(p) for p in pids)
+        before = sum(process_cpu_s(p) for p in pids)
         time.sleep(window_s)
-        if sum(_cpu_s(p) for p in pids) - before < 0.05 * window_s:
+        if sum(process_cpu_s(p) for p in pids) - before < 0.05 * window_s:
             return
 
 
@@ -122,7 +117,7 @@ async def main() -> dict[str, Any]:
         for name in order:
             others = [p for n, p in server_pids.items() if n != name]
             _settle(pids)
-            cpu0 = sum(_cpu_s(p) for p in others)
+            cpu0 = sum(process_cpu_s(p) for p in others)
             t0 = time.perf_counter()
             frame = await clients[name].select_time_series(
                 topic, fields, Time(start, scale="utc"), Time(end, scale="utc")
@@ -130,7 +125,7 @@ async def main() -> dict[str, Any]:
             elapsed = time.perf_counter() - t0
             if i < warmup:
                 continue
-            out[name]["other_cpu_s"].append(sum(_cpu_s(p) for p in others) - cpu0)
+            out[name]["other_cpu_s"].append(sum(process_cpu_s(p) for p in others) - cpu0)
             out[name]["seconds"].append(elapsed)
             out[name]["rows"].append(len(frame))
             if i == warmup:

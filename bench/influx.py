@@ -42,12 +42,27 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["InfluxError", "InfluxHttp", "InfluxServer", "TlsFiles", "influxd_version", "make_tls"]
+__all__ = [
+    "InfluxError",
+    "InfluxHttp",
+    "InfluxServer",
+    "TlsFiles",
+    "influxd_version",
+    "make_tls",
+    "process_cpu_s",
+]
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 HTTP_TIMEOUT_S = 600.0
 PR_SET_PDEATHSIG = 1
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds process ``pid`` has used (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 CONFIG = """\
 reporting-enabled = false
@@ -267,8 +282,7 @@ class InfluxServer:
 
     def cpu_s(self) -> float:
         """CPU seconds influxd has used (user + system), from /proc."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_s(self.pid)
 
     def wait_idle(
         self, busy_fraction: float = 0.05, window_s: float = 2.0, timeout_s: float = 300.0

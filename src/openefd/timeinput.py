@@ -21,6 +21,7 @@ from openefd.errors import TimeValueError
 from openefd.timescales import NS_PER_S, UTC_EARLIEST_NS, tai_to_utc_ns, utc_to_tai_ns
 
 __all__ = [
+    "INDEX_SCALES",
     "duration_to_ns",
     "tai_ns_to_astropy",
     "tai_ns_to_index",
@@ -129,6 +130,9 @@ def duration_to_ns(value: Any, what: str = "duration") -> int:
     if isinstance(value, dt.timedelta | pd.Timedelta):
         return int(pd.Timedelta(value).value)
     raise TimeValueError(f"{what}: unsupported duration {value!r}; use astropy TimeDelta")
+
+
+INDEX_SCALES = ("utc", "tai")  # the scales tai_ns_to_index gives an index in
 
 
 def tai_ns_to_index(tai_ns: np.ndarray[Any, Any], scale: str = "utc") -> pd.DatetimeIndex:

@@ -57,13 +57,14 @@ from openefd.errors import ConfigurationError, QueryError
 from openefd.query.aggregated import RESOLUTIONS, run_aggregated
 from openefd.query.downsampled import run_downsampled
 from openefd.query.fields import flat_fields, normalize_field_list
-from openefd.query.select import RowSelect, array_lengths, run_select
+from openefd.query.rows import Rows
+from openefd.query.select import RowSelect, array_lengths, run_select, select_rows
 from openefd.schema.model import SAL_INDEX_FIELD
 from openefd.settings import Settings
 from openefd.store.duckdb_store import DB_FILE, Store
-from openefd.timeinput import to_tai_ns
+from openefd.timeinput import INDEX_SCALES, to_tai_ns
 
-__all__ = ["EfdClientSync", "resolve_location"]
+__all__ = ["EfdClientSync", "range_rows", "resolve_location"]
 
 
 class EfdClientSync(AsOfMethods, ExposureMethods, WriteMethods):
@@ -291,6 +292,9 @@ class EfdClientSync(AsOfMethods, ExposureMethods, WriteMethods):
             return run_aggregated(self.store, req, stats)
         if downsample is not None:
             return run_downsampled(self.store, req, downsample, fill)
+        rows = _plain_rows(self, req, use_old_csc_indexing)
+        if rows is not None:
+            return rows.frame()
         return self._select(req, self._index_field(topic_name, use_old_csc_indexing))
 
     def select_top_n(
@@ -417,3 +421,33 @@ class EfdClientSync(AsOfMethods, ExposureMethods, WriteMethods):
         return self.select_time_series(
             topic, parts[-1], start, end, index=index, time_scale=time_scale
         )
+
+
+def range_rows(
+    client: EfdClientSync,
+    topic_name: str,
+    fields: list[str],
+    start_tai_ns: int,
+    end_tai_ns: int,
+    *,
+    index: int | None = None,
+    use_old_csc_indexing: bool = False,
+    time_scale: str = "utc",
+) -> Rows | None:
+    """``client.select_range_tai``'s raw rows before they become its DataFrame
+    (``.frame()``), or None where it does more than read them: old-style CSC indexing
+    (a filter after the read) or a time scale it rejects. The native HTTP server
+    sends these rows."""
+    req = RowSelect(
+        topic_name, fields, start_tai_ns, end_tai_ns, index=index or None, time_scale=time_scale
+    )
+    return _plain_rows(client, req, use_old_csc_indexing)
+
+
+def _plain_rows(client: EfdClientSync, req: RowSelect, use_old_csc_indexing: bool) -> Rows | None:
+    index_name = client._index_field(req.topic, use_old_csc_indexing)
+    if (req.index is not None and index_name != SAL_INDEX_FIELD) or (
+        req.time_scale not in INDEX_SCALES
+    ):
+        return None
+    return select_rows(client.store, req)

@@ -3,10 +3,10 @@
 Every route answers by calling the canonical layer of
 :class:`~openefd.client.sync_client.EfdClientSync` on the server's store
 (``select_range_tai`` and the like), the same code an in-process client runs,
-so a remote client gets the same DataFrames and the same errors. A plain range
-select reads its rows with the query layer the in-process client calls
-(:func:`~openefd.query.select.select_rows`) and sends them as Arrow without
-building the DataFrame here; the client builds it once. What travels is
+so a remote client gets the same DataFrames and the same errors. A range
+select that only reads rows sends them as Arrow without building the
+DataFrame here (:func:`~openefd.client.sync_client.range_rows`);
+the client builds it once. What travels is
 defined in :mod:`openefd.client.wire`. Reads need the ``read`` scope,
 writes the ``write`` scope.
 """
@@ -25,12 +25,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from openefd.client import wire
-from openefd.client.sync_client import EfdClientSync
+from openefd.client.sync_client import EfdClientSync, range_rows
 from openefd.errors import IngestError, LimitExceededError, LineProtocolError, QueryError
 from openefd.ingest._lp_values import precision_multiplier
 from openefd.ingest.writer import WriteResult
 from openefd.query.rows import Rows
-from openefd.query.select import RowSelect, select_rows
 from openefd.server.deps import get_state, require
 from openefd.server.state import Principal, Scope, ServerState
 from openefd.store.deadlines import watch
@@ -56,7 +55,6 @@ def _on_the_loop(scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
 READ = [Depends(_on_the_loop(Scope.READ))]
 _WRITE = [Depends(_on_the_loop(Scope.WRITE))]
 _FORMATS = ("arrow", "json")
-_TIME_SCALES = ("utc", "tai")
 
 Format = Annotated[
     str | None,
@@ -149,18 +147,29 @@ def get_schema(topic: str, request: Request, fmt: Format = None) -> Response:
     summary="Rows in a time range (select_time_series)",
 )
 def select(topic: str, body: wire.RangeBody, request: Request, fmt: Format = None) -> Response:
-    state = get_state(request)
-    plain = _plain_range(topic, body)
-    if plain is not None:
-        rows = answer(state, partial(select_rows, state.store, plain))
-        return _rows_response(rows, request, state, fmt)
-    client = EfdClientSync.from_store(state.store)
+    client, state = client_for(request)
+    start, end = wire.tai_ns_of(body.start, "start"), wire.tai_ns_of(body.end, "end")
+    if body.resolution is None and body.downsample is None:
+        plain = partial(
+            range_rows,
+            client,
+            topic,
+            body.fields,
+            start,
+            end,
+            index=body.index,
+            use_old_csc_indexing=body.use_old_csc_indexing,
+            time_scale=body.time_scale,
+        )
+        rows = answer(state, plain)
+        if rows is not None:
+            return _rows_response(rows, request, state, fmt)
     query = partial(
         client.select_range_tai,
         topic,
         body.fields,
-        wire.tai_ns_of(body.start, "start"),
-        wire.tai_ns_of(body.end, "end"),
+        start,
+        end,
         index=body.index,
         use_old_csc_indexing=body.use_old_csc_indexing,
         time_scale=body.time_scale,
@@ -170,24 +179,6 @@ def select(topic: str, body: wire.RangeBody, request: Request, fmt: Format = Non
         fill=body.fill,
     )
     return _frame_response(answer(state, query), request, state, fmt)
-
-
-def _plain_range(topic: str, body: wire.RangeBody) -> RowSelect | None:
-    """The raw-row read ``select_range_tai`` makes of ``body``, when it makes one: not
-    aggregates, not downsampled, not old-style CSC indexing (a filter after the read),
-    a known time scale. The route then answers from the rows, without a DataFrame."""
-    if (
-        body.resolution is not None
-        or body.downsample is not None
-        or (body.use_old_csc_indexing and body.index)
-        or body.time_scale not in _TIME_SCALES
-    ):
-        return None
-    start = wire.tai_ns_of(body.start, "start")
-    end = wire.tai_ns_of(body.end, "end")
-    return RowSelect(
-        topic, body.fields, start, end, index=body.index or None, time_scale=body.time_scale
-    )
 
 
 @router.post("/topics/{topic}/asof", dependencies=READ, summary="Values as of times (select_asof)")
