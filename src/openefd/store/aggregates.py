@@ -54,7 +54,7 @@ from openefd.store.agg_stats import STATS
 from openefd.store.cold_manifest import cold_location, evicted_partitions, partition_rows
 from openefd.store.columns import TIME_COLUMN, arrow_type
 from openefd.store.registry import quote_ident
-from openefd.store.sql import run, run_one
+from openefd.store.sql import insert_all, run, run_one
 
 if TYPE_CHECKING:
     from openefd.store.duckdb_store import Store
@@ -362,7 +362,7 @@ class Aggregates:
             )
         order = self._agg_columns[topic]
         if rows.num_rows and set(rows.column_names) == set(order):
-            con.from_arrow(rows.select(order)).insert_into(table)
+            insert_all(con, table, rows.select(order))
         elif rows.num_rows:
             con.register("_openefd_agg_rows", rows)
             try:

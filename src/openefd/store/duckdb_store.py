@@ -30,7 +30,7 @@ from openefd.store.cold_manifest import drop_rows_in_cold
 from openefd.store.columns import TIME_COLUMN, arrow_type
 from openefd.store.pending import PendingRows
 from openefd.store.registry import RegisterOutcome, TopicRegistry, quote_ident
-from openefd.store.sql import run, run_one
+from openefd.store.sql import insert_all, run, run_one
 
 __all__ = ["DB_FILE", "Store", "TopicStats", "key_columns"]
 
@@ -323,9 +323,7 @@ class Store:
                 field = layout.field(col)
                 assert field is not None
                 arrays.append(pa.nulls(table.num_rows, arrow_type(field)))
-        self._con.from_arrow(pa.Table.from_arrays(arrays, names=order)).insert_into(
-            quote_ident(topic)
-        )
+        insert_all(self._con, quote_ident(topic), pa.Table.from_arrays(arrays, names=order))
 
     def conform(self, topic: str, table: pa.Table) -> pa.Table:
         """``table`` cast to the layout's types, key columns present, repeats dropped."""
