@@ -175,7 +175,7 @@ class WritePlans:
         if plan is None or table.num_rows == 0 or not table.schema.equals(plan.incoming):
             return None
         tai = _times(table.column(plan.time_index), plan.time_is_tai)
-        if tai is None or not bool(np.all(tai[1:] > tai[:-1])):
+        if tai is None or not bool((tai[1:] > tai[:-1]).all()):
             return None
         return plan, tai
 
@@ -210,8 +210,10 @@ def _times(col: pa.ChunkedArray, is_tai: bool) -> np.ndarray | None:
         return None
     utc = seconds_to_ns(seconds, checked=True)
     # One offset for the whole batch (a live feed's batch spans a second or so); a batch
-    # that straddles a leap second takes the element-wise conversion.
-    offset = utc_offset_ns(int(utc.min()), int(utc.max()))
+    # that straddles a leap second takes the element-wise conversion. First and last are
+    # the extremes of a batch in time order; any other fails the caller's order check
+    # whichever offset it gets (one offset keeps the order of the UTC times).
+    offset = utc_offset_ns(int(utc[0]), int(utc[-1])) if utc[0] <= utc[-1] else None
     if offset is None:
         return np.asarray(utc_to_tai_ns(utc), dtype=np.int64)
     utc += offset
