@@ -84,6 +84,25 @@ def test_background_thread_flushes(store: Store) -> None:
         assert store.pending.rows == 0
 
 
+def test_the_next_background_flush_counts_from_the_last_explicit_one(store: Store) -> None:
+    """A caller's flush() restarts the interval: no near-empty flush right after it."""
+    with LiveWriter(store, flush_interval_s=1.0) as live:
+        live.write(AZ, rows(0, 5))
+        time.sleep(0.7)
+        live.flush()  # before the thread's first flush (due 1.0 s after the start)
+        assert stored(store) == 5
+        live.write(AZ, rows(5, 5))
+        time.sleep(0.6)  # past the start's 1.0 s, not yet 1.0 s after the flush
+        assert stored(store) == 5
+        assert live.flushes == 1
+        assert store.pending.rows == 5
+        deadline = time.monotonic() + 10
+        while stored(store) < 10 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert stored(store) == 10  # the thread's flush, an interval after the explicit one
+        assert live.flushes == 2
+
+
 def test_flush_early_when_pending_rows_pile_up(store: Store) -> None:
     with LiveWriter(store, flush_interval_s=3600, max_pending_rows=20) as live:
         live.write(AZ, rows(0, 25))

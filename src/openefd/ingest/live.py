@@ -6,8 +6,9 @@ of hundreds of topics at 1–50 Hz cannot commit every message on its own.
 before the call returns, as with :class:`~openefd.ingest.writer.Writer`),
 keeps the accepted rows in the store's pending rows — where every query of
 the same :class:`~openefd.store.duckdb_store.Store` already sees them — and
-commits all topics together every ``flush_interval_s`` seconds, or sooner
-when ``max_pending_rows`` are waiting, in one transaction.
+commits all topics together, in one transaction, ``flush_interval_s`` seconds
+after the last flush ended (whether the thread or a caller of :meth:`flush`
+made it), or sooner when ``max_pending_rows`` are waiting.
 
 Durability: rows are on disk once flushed (``flush()``, ``close()``, or the
 interval). A process that dies loses at most the last interval; replaying
@@ -17,6 +18,7 @@ the source (a NATS stream, a file) is safe because writes are idempotent.
 from __future__ import annotations
 
 import threading
+import time
 from types import TracebackType
 
 import pyarrow as pa
@@ -54,6 +56,7 @@ class LiveWriter:
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self.flushes = 0
+        self._last_flush = time.monotonic()  # when the last flush ended: the next is due after
         self._thread = threading.Thread(target=self._run, name="openefd-live-flush", daemon=True)
         self._thread.start()
 
@@ -77,22 +80,28 @@ class LiveWriter:
     def flush(self) -> int:
         """Commit everything accepted so far, in one transaction; rows newly stored."""
         with self._flush_lock:
-            batches = self.store.pending.peek_all()
-            if not batches:
-                return 0
-            written = 0
-            with self.store.transaction():
-                for topic, entries in batches.items():
-                    tables = conformed_tables(entries)
-                    table = (
-                        tables[0]
-                        if len(tables) == 1
-                        else pa.concat_tables(tables, promote_options="default").combine_chunks()
-                    )
-                    written += self.store.insert(topic, table, conformed=True)
-            self.store.pending.drop(batches)
-            self.flushes += 1
-            return written
+            try:
+                return self._flush()
+            finally:
+                self._last_flush = time.monotonic()
+
+    def _flush(self) -> int:
+        batches = self.store.pending.peek_all()
+        if not batches:
+            return 0
+        written = 0
+        with self.store.transaction():
+            for topic, entries in batches.items():
+                tables = conformed_tables(entries)
+                table = (
+                    tables[0]
+                    if len(tables) == 1
+                    else pa.concat_tables(tables, promote_options="default").combine_chunks()
+                )
+                written += self.store.insert(topic, table, conformed=True)
+        self.store.pending.drop(batches)
+        self.flushes += 1
+        return written
 
     def close(self) -> None:
         """Flush what is pending and stop the background thread."""
@@ -112,10 +121,13 @@ class LiveWriter:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.flush_interval_s)
+            due = self._last_flush + self.flush_interval_s
+            woken = self._wake.wait(max(0.0, due - time.monotonic()))
             self._wake.clear()
             if self._stop.is_set():
                 return
+            if not woken and time.monotonic() < self._last_flush + self.flush_interval_s:
+                continue  # a caller flushed meanwhile: the next flush is due later
             try:
                 self.flush()
             except BaseException as exc:  # reported to the writer on its next call
