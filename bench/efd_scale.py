@@ -300,7 +300,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=None,
         help="headroom runs with and without aggregation, each into a fresh store; the "
-        "median is reported (default 3; 1 quick)",
+        "median is reported (default 5; 1 quick)",
     )
     parser.add_argument("--quick", action="store_true", help="smoke run: small everything")
     parser.add_argument(
@@ -317,7 +317,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "latency_seconds": (60, 10),
         "repeat": (50, 5),
         "warmup": (10, 2),
-        "live_runs": (3, 1),
+        "live_runs": (5, 1),
     }
     for name, (full, small) in defaults.items():
         if getattr(args, name) is None:
