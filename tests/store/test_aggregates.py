@@ -328,6 +328,25 @@ def test_fast_scalar_topic_matches_numpy(eager: Store) -> None:
     assert np.allclose(got["actualPosition.std"], 1e-3, rtol=0.3)
 
 
+def test_an_aggregate_table_with_more_columns_is_filled_by_name(eager: Store) -> None:
+    """A ``@1s`` table holding columns today's statistics do not make (a field of an
+    older definition, say) takes new rows by column name; the other columns are null."""
+    rng = np.random.default_rng(11)
+    Writer(eager).write(AZ, azimuth_rows(rng, 0, 10))
+    refresh_all(eager)
+    table = quote_ident(agg_table(AZ))
+    eager._con.execute(f'ALTER TABLE {table} ADD COLUMN "retired.mean" DOUBLE')
+    eager._con.execute(f'UPDATE {table} SET "retired.mean" = 1.5')
+    eager.aggregates._load_catalog()  # as a store opened on this file would see it
+    Writer(eager).write(AZ, azimuth_rows(rng, 10, 10))
+    refresh_all(eager)
+    got = assert_matches_raw(eager, AZ, AZ_FIELDS)
+    assert len(got) == 20
+    newer = got["time_tai_ns"] >= (T0 // NS + 10) * NS
+    assert got.loc[~newer, "retired.mean"].eq(1.5).all()
+    assert got.loc[newer, "retired.mean"].isna().all()
+
+
 def test_array_topic_is_aggregated_element_by_element(eager: Store) -> None:
     rng = np.random.default_rng(2)
     Writer(eager).write(FA, force_rows(rng, 0, 20))

@@ -121,18 +121,21 @@ class LiveWriter:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            due = self._last_flush + self.flush_interval_s
-            woken = self._wake.wait(max(0.0, due - time.monotonic()))
+            woken = self._wake.wait(max(0.0, self._due() - time.monotonic()))
             self._wake.clear()
             if self._stop.is_set():
                 return
-            if not woken and time.monotonic() < self._last_flush + self.flush_interval_s:
+            if not woken and time.monotonic() < self._due():
                 continue  # a caller flushed meanwhile: the next flush is due later
             try:
                 self.flush()
             except BaseException as exc:  # reported to the writer on its next call
                 self._error = exc
                 return
+
+    def _due(self) -> float:
+        """When the next flush is due (monotonic clock): an interval after the last."""
+        return self._last_flush + self.flush_interval_s
 
     def _raise_background_error(self) -> None:
         if self._error is not None:

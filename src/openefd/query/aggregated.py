@@ -23,8 +23,15 @@ import pyarrow as pa
 from openefd.errors import QueryError
 from openefd.query.arrays import plain_numpy
 from openefd.query.fields import ColumnRef, resolve_fields
-from openefd.query.select import RowSelect, array_lengths, run_select, topic_source, where_sql
-from openefd.query.time_order import time_order
+from openefd.query.select import (
+    RowSelect,
+    array_lengths,
+    run_select,
+    sorted_in_sql,
+    topic_source,
+    where_sql,
+)
+from openefd.query.time_order import in_time_order
 from openefd.schema.model import SAL_INDEX_FIELD, FieldType, TopicSchema
 from openefd.store.agg_rows import (
     NS,
@@ -113,17 +120,10 @@ def run_aggregated(
     return _on_the_fly(store, req, layout, refs, names, single)
 
 
-def _sorted_in_sql(req: RowSelect) -> bool:
-    """Whether DuckDB sorts the rows: only where LIMIT picks them by order. Every row of
-    a range in ascending order is sorted in numpy, when needed at all (the aggregates are
-    written in time order; DuckDB's sort cost as much as the rest of the query)."""
-    return req.descending or req.limit is not None
-
-
 def _select_sql(req: RowSelect, layout: TopicSchema, items: list[str]) -> tuple[str, list[object]]:
     where, params = where_sql(req, layout)
     order = ""
-    if _sorted_in_sql(req):
+    if sorted_in_sql(req):
         order = f" ORDER BY {TIME_COLUMN}{' DESC' if req.descending else ''}"
     sql = (
         f"SELECT {', '.join([TIME_COLUMN, *items])} FROM {quote_ident(agg_table(req.topic))}"
@@ -153,10 +153,8 @@ def _from_table(
     sql, params = _select_sql(req, layout, items)
     columns = dict(store.cursor().execute(sql, params).fetchnumpy())
     times = columns.pop(TIME_COLUMN)
-    order = None if _sorted_in_sql(req) else time_order(np.asarray(times, dtype=np.int64))
-    if order is not None:
-        times = times[order]
-        columns = {name: values[order] for name, values in columns.items()}
+    if not sorted_in_sql(req):
+        times, columns = in_time_order(np.asarray(times, dtype=np.int64), columns)
     return _frame(times, columns, req.time_scale)
 
 

@@ -32,7 +32,7 @@ from openefd.query.arrays import element_columns
 from openefd.query.arrays import plain_numpy as element_columns_scalar
 from openefd.query.fields import ColumnRef, resolve_fields
 from openefd.query.rows import Rows
-from openefd.query.time_order import time_order
+from openefd.query.time_order import in_time_order
 from openefd.schema.model import SAL_INDEX_FIELD, TopicSchema
 from openefd.store.cold_manifest import (
     cold_location,
@@ -50,6 +50,7 @@ __all__ = [
     "array_lengths",
     "run_select",
     "select_rows",
+    "sorted_in_sql",
     "topic_source",
     "where_sql",
 ]
@@ -233,7 +234,7 @@ def build_sql(
     where, params = where_sql(req, layout)
     cols = ", ".join([TIME_COLUMN, *_select_list(refs)])
     sql = f"SELECT {cols} FROM {source or quote_ident(layout.name)}{where}"
-    if _sorted_in_sql(req):
+    if sorted_in_sql(req):
         sql += f" ORDER BY {TIME_COLUMN} {'DESC' if req.descending else 'ASC'}"
     if req.limit is not None:
         if req.limit < 0:
@@ -242,9 +243,10 @@ def build_sql(
     return sql, params
 
 
-def _sorted_in_sql(req: RowSelect) -> bool:
+def sorted_in_sql(req: RowSelect) -> bool:
     """Whether DuckDB sorts: only where LIMIT picks rows by time, or for newest first.
-    Every row of a range, oldest first, is sorted in numpy instead (:func:`_run_fetch`)."""
+    Every row of a range, oldest first, is put in order in numpy instead, by the reader
+    (:func:`~openefd.query.time_order.in_time_order`; rows and 1-second aggregates)."""
     return req.descending or req.limit is not None
 
 
@@ -308,10 +310,8 @@ def _run_fetch(
             f"the query returns more than max_query_rows={max_rows} rows; narrow the time "
             "range or raise OPENEFD_MAX_QUERY_ROWS"
         )
-    order = None if _sorted_in_sql(req) else time_order(times)
-    if order is not None:
-        times = times[order]
-        columns = {name: values[order] for name, values in columns.items()}
+    if not sorted_in_sql(req):
+        times, columns = in_time_order(times, columns)
     return Rows(times, columns, req.time_scale)
 
 

@@ -360,16 +360,12 @@ class Aggregates:
                 f"DELETE FROM {table} WHERE {TIME_COLUMN} >= ? AND {TIME_COLUMN} < ?",
                 [first * NS, (last + 1) * NS],
             )
-        order = self._agg_columns[topic]
-        if rows.num_rows and set(rows.column_names) == set(order):
-            insert_all(con, table, rows.select(order))
-        elif rows.num_rows:
-            con.register("_openefd_agg_rows", rows)
-            try:
-                run(con, f"INSERT INTO {table} BY NAME SELECT * FROM _openefd_agg_rows")
-            finally:
-                con.unregister("_openefd_agg_rows")
         if rows.num_rows:
+            order = self._agg_columns[topic]
+            if set(rows.column_names) == set(order):
+                insert_all(con, table, rows.select(order))
+            else:  # a table with columns from an older definition: match by name
+                insert_all(con, table, rows, by_name=True)
             top = int(pc.max(rows[TIME_COLUMN]).as_py())
             self._agg_max[topic] = top if newest is None else max(newest, top)
 

@@ -32,13 +32,17 @@ def run_one(
     return rows[0] if rows else None
 
 
-def insert_all(con: duckdb.DuckDBPyConnection, table: str, openefd_rows: pa.Table) -> None:
-    """Insert every row of ``openefd_rows`` into ``table`` (SQL name; the same columns,
-    in the table's order).
+def insert_all(
+    con: duckdb.DuckDBPyConnection, table: str, openefd_rows: pa.Table, *, by_name: bool = False
+) -> None:
+    """Insert every row of ``openefd_rows`` into ``table`` (SQL name): the same columns
+    in the table's order, or with ``by_name`` some of its columns in any order (the
+    others get their default: NULL unless the table declares one).
 
     DuckDB reads the Arrow table through its replacement scan of this function's
     local variable: ~1 ms a statement, where a relation (``from_arrow``) or a
     registered view cost 1.5–2 ms, which a live flush of hundreds of topics
     pays per topic.
     """
-    con.execute(f"INSERT INTO {table} SELECT * FROM openefd_rows").fetchall()
+    how = " BY NAME" if by_name else ""
+    con.execute(f"INSERT INTO {table}{how} SELECT * FROM openefd_rows").fetchall()
